@@ -1,0 +1,98 @@
+"""The result of one experiment: columnar traces (one list per quantity, aligned by `step`).
+
+Norm conventions (all L2, of float32 tensors, computed on the training batch of that step):
+- loss is the batch mean; every gradient below is of that mean loss.
+- dL/dh_t is the gradient of the loss with respect to layer l's hidden state h_t (shape
+  batch x hidden; the LSTM's h, not its cell c), through every path: the total gradient, not
+  the direct term. Its norm is the Frobenius norm over batch and units together.
+- grad_norm.total is the norm over all parameters together (Pascanu et al.), before clipping;
+  clipped_total the same after clipping; per_param the norm of each parameter's gradient,
+  before clipping.
+- weight_change.per_layer[name][i] is mean |W_after - W_before| over the entries of weight
+  `name` in the update of step `step[i]`.
+Non-finite values never appear: a NaN or inf stops the run and sets `summary.diverged_at`.
+A norm that underflows to 0.0 is reported as 0.0.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LossTrace(BaseModel):
+    step: list[int] = Field(description="training step of each entry (0-based)")
+    loss: list[float] = Field(description="batch mean training loss")
+    metric: list[float] = Field(description="the task metric on the batch (see summary.metric_name)")
+
+
+class GradNormTrace(BaseModel):
+    step: list[int]
+    total: list[float] = Field(description="global gradient norm before clipping")
+    clipped_total: list[float] = Field(description="global gradient norm after clipping")
+    clipped: list[bool] = Field(description="whether clipping changed the gradient")
+    per_param: dict[str, list[float]] = Field(description="each parameter's gradient norm")
+
+
+class HiddenGradTrace(BaseModel):
+    step: list[int] = Field(description="the probed training steps")
+    time_steps: int = Field(description="T: the length of each curve (1 for the mlp)")
+    layers: list[str] = Field(description="names of the probed layers, in order")
+    norm: list[list[list[float]]] = Field(
+        description="norm[i][l][t] = |dL/dh_t| of layer l at the i-th probed step (mlp: t = 0)"
+    )
+    horizon: list[list[int]] = Field(
+        description="horizon[i][l]: consecutive steps back from the last time step whose "
+        "|dL/dh_t| >= horizon_fraction * max_t |dL/dh_t|"
+    )
+
+
+class WeightChangeTrace(BaseModel):
+    step: list[int]
+    per_layer: dict[str, list[float]] = Field(description="mean |delta W| per weight matrix")
+
+
+class Summary(BaseModel):
+    outcome: Literal["completed", "diverged", "stopped"] = Field(
+        description="completed all steps, stopped by NaN/inf (see diverged_at), or stopped by "
+        "the caller"
+    )
+    steps_completed: int
+    final_loss: float | None = Field(description="training loss of the last recorded step")
+    final_metric: float | None
+    eval_loss: float | None = Field(description="loss on held-out data after training")
+    eval_metric: float | None
+    metric_name: str
+    baseline_loss: float = Field(description="the loss of the task's memoryless baseline")
+    solved: bool = Field(description="held-out result meets the task's success criterion")
+    solved_criterion: str
+    diverged_at: int | None = Field(description="training step whose loss or gradient was NaN/inf")
+    diverged_reason: str | None
+    spectral_radius_start: dict[str, float] = Field(
+        description="max |eigenvalue| of each recurrent matrix (per gate block; IndRNN: max |u|)"
+    )
+    spectral_radius_end: dict[str, float]
+    gradient_horizon: list[list[int]] = Field(description="= hidden_grad.horizon")
+    wall_time_s: float
+    steps_per_second: float
+    device: str
+    torch_version: str
+    parameters: int = Field(description="number of trainable parameters")
+
+
+class ExperimentResult(BaseModel):
+    loss: LossTrace
+    grad_norm: GradNormTrace
+    hidden_grad: HiddenGradTrace
+    weight_change: WeightChangeTrace
+    summary: Summary
+
+
+class Progress(BaseModel):
+    """What `on_progress` receives: at least once per second of training."""
+
+    step: int = Field(description="steps completed")
+    total: int
+    loss: float | None
+    elapsed_s: float
