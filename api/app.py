@@ -1,0 +1,38 @@
+"""The FastAPI application factory: `uvicorn --factory api.app:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.db import init_db, make_engine
+from api.routes import experiments, health, meta
+from api.settings import Settings
+from worker.celery_app import make_celery
+
+DESCRIPTION = (
+    "Runs gradient-flow experiments on recurrent networks as jobs and reports the gradient "
+    "of the loss with respect to every hidden state, dL/dh_t, over training."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.settings = settings
+        app.state.sessions = init_db(engine)
+        app.state.celery = make_celery(settings)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Gradflow", version="1", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for module in (experiments, health, meta):
+        app.include_router(module.router, prefix="/v1")
+    return app

@@ -1,0 +1,68 @@
+"""Choose which points of aligned series to keep so that a chart still shows their shape.
+
+Min-max bucketing: the first and last points are kept, the points between are split into
+equal consecutive buckets, and each bucket keeps, for every series, the index of its minimum
+and of its maximum. A spike or a collapse therefore survives any reduction, unlike random or
+stride sampling; the global minimum and maximum of a series are the extremes of their bucket,
+so they are always kept. The choice is deterministic (ties go to the earliest index).
+
+Several series share one index set (they are columns of one trace, aligned by step), so the
+number of buckets is the largest whose union of kept indices fits `max_points`. If even one
+bucket cannot hold every series' extremes, earlier series come first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def select_indices(series: Sequence[Sequence[float]], length: int, max_points: int) -> list[int]:
+    """Sorted indices into `length` aligned points, at most `max_points` of them."""
+    if max_points < 2:
+        raise ValueError("max_points: at least 2 (the first and the last point)")
+    if length <= max_points:
+        return list(range(length))
+    arrays = [np.asarray(values, dtype=np.float64) for values in series]
+    best = _priority_pick(arrays, length, max_points)
+    low, high = 1, max_points
+    # Kept points grow (nearly) with the bucket count: binary search the largest that fits.
+    while low <= high:
+        buckets = (low + high) // 2
+        kept = _bucket_extremes(arrays, length, buckets)
+        if len(kept) <= max_points:
+            best, low = kept, buckets + 1
+        else:
+            high = buckets - 1
+    return best
+
+
+def take(values: Sequence, indices: Sequence[int]) -> list:
+    return [values[i] for i in indices]
+
+
+def _bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list[int]:
+    interior = length - 2
+    starts = 1 + np.arange(buckets) * interior // buckets
+    starts = np.unique(starts)  # more buckets than points leaves some empty: drop them
+    bucket_of = np.repeat(np.arange(starts.size), np.diff(np.append(starts, length - 1)))
+    kept = {0, length - 1}
+    for array in arrays:
+        inner = array[1:-1]
+        for reduce in (np.minimum, np.maximum):
+            extreme = reduce.reduceat(inner, starts - 1)
+            hits = np.flatnonzero(inner == extreme[bucket_of])
+            first_hit = np.append(True, np.diff(bucket_of[hits]) != 0)
+            kept.update((hits[first_hit] + 1).tolist())
+    return sorted(kept)
+
+
+def _priority_pick(arrays: list[np.ndarray], length: int, max_points: int) -> list[int]:
+    """First and last, then each series' global min and max in series order, up to the cap."""
+    kept = [0, length - 1]
+    for array in arrays:
+        for index in (int(np.argmin(array)), int(np.argmax(array))):
+            if index not in kept and len(kept) < max_points:
+                kept.append(index)
+    return sorted(kept)

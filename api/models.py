@@ -1,0 +1,72 @@
+"""Database tables. The job row is the truth about a job; its result is one JSON document.
+
+The result lives in its own table so that listing and polling jobs never reads a long run's
+traces; `ON DELETE CASCADE` removes it with its job even when a worker stores it concurrently.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "diverged")
+FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "diverged")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    # The same client key may be reused by different owners; NULLs never collide.
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Copied out of the spec so that list filters use an index instead of parsing JSON.
+    cell: Mapped[str] = mapped_column(String(16), index=True)
+    task: Mapped[str] = mapped_column(String(32), index=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    progress_step: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int]
+    progress_loss: Mapped[float | None]
+    progress_elapsed_s: Mapped[float | None]
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None]
+    # Bookkeeping for retries and liveness: attempts counts starts; heartbeat_at is the last
+    # progress write; worker names who runs it.
+    attempts: Mapped[int] = mapped_column(default=0)
+    heartbeat_at: Mapped[datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(255))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class JobResult(Base):
+    __tablename__ = "job_results"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    document: Mapped[dict[str, Any]]
+
+
+class Worker(Base):
+    """A worker process's heartbeat, so health can say which workers are alive even while a
+    worker is busy training (a solo-pool worker does not answer broker pings mid-task)."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[datetime]
+    last_seen: Mapped[datetime]

@@ -1,0 +1,126 @@
+"""The experiments resource: submit, list, poll, fetch results, cancel, delete."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
+
+from api import store
+from api.deps import CeleryDep, SessionDep, SettingsDep
+from api.errors import invalid, not_found
+from api.models import Job
+from api.result_view import view_result
+from api.schemas import ExperimentBrief, ExperimentOut, ExperimentPage, ListQuery, ResultQuery
+from gradcore.result import ExperimentResult
+from gradcore.spec import ExperimentSpec
+from worker.celery_app import RUN_EXPERIMENT
+from worker.datasets import available_datasets
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+
+# Tasks that read spec.dataset from the server's data directory.
+DATASET_TASKS: frozenset[str] = frozenset({"pixel_mnist", "permuted_pixel_mnist"})
+
+
+def _job_or_404(session: SessionDep, job_id: str) -> Job:
+    job = store.get_job(session, job_id)
+    if job is None:
+        raise not_found("experiment", job_id)
+    return job
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut)
+def submit(
+    spec: ExperimentSpec,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    celery: CeleryDep,
+) -> ExperimentOut:
+    if spec.task in DATASET_TASKS:
+        have = available_datasets(settings.data_dir)
+        if spec.dataset not in have:
+            listed = ", ".join(have) or "none; an operator adds them under <data dir>/datasets/"
+            raise invalid(
+                "body",
+                "dataset",
+                f"dataset {spec.dataset!r} is not on this server; available: {listed} "
+                "(GET /v1/meta lists them)",
+                spec.dataset,
+            )
+    job = store.create_job(session, spec)
+    try:
+        celery.send_task(RUN_EXPERIMENT, args=[job.id], queue=settings.queue)
+    except OperationalError as exc:
+        log.error("could not enqueue job %s: %s", job.id, exc)
+        store.fail_job(session, job.id, f"the broker was unreachable at submission ({exc})")
+        raise HTTPException(
+            503,
+            "the job broker (Redis) is unreachable, so the experiment was not queued; "
+            "GET /v1/health shows what is down. Submit again once it is back.",
+        ) from exc
+    response.headers["Location"] = f"/v1/experiments/{job.id}"
+    return ExperimentOut.from_job(job)
+
+
+@router.get("", response_model=ExperimentPage)
+def list_experiments(session: SessionDep, query: Annotated[ListQuery, Query()]) -> ExperimentPage:
+    where = store.JobFilter(status=query.status, cell=query.cell, task=query.task)
+    jobs, total = store.list_jobs(session, where, query.limit, query.offset)
+    return ExperimentPage(
+        items=[ExperimentBrief.from_job(job) for job in jobs],
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+    )
+
+
+@router.get("/{job_id}", response_model=ExperimentOut)
+def get_experiment(job_id: str, session: SessionDep) -> ExperimentOut:
+    return ExperimentOut.from_job(_job_or_404(session, job_id))
+
+
+@router.get(
+    "/{job_id}/results",
+    responses={200: {"model": ExperimentResult}, 409: {"description": "not finished"}},
+)
+def get_results(
+    job_id: str, session: SessionDep, query: Annotated[ResultQuery, Query()]
+) -> JSONResponse:
+    job = _job_or_404(session, job_id)
+    if job.status in ("queued", "running"):
+        raise HTTPException(
+            409,
+            f"experiment {job_id} is {job.status}; poll GET /v1/experiments/{job_id} until its "
+            "status is succeeded, diverged or cancelled",
+        )
+    document = store.load_result(session, job_id)
+    if document is None:
+        reason = f": {job.error}" if job.error else " (it was cancelled before it started)"
+        raise HTTPException(409, f"experiment {job_id} ended {job.status} without results{reason}")
+    # Built as plain JSON data: re-validating a long run's traces would dominate the request.
+    view = view_result(document, query.field_list, query.step_from, query.step_to, query.max_points)
+    return JSONResponse(view)
+
+
+@router.post("/{job_id}/cancel", response_model=ExperimentOut)
+def cancel(job_id: str, session: SessionDep, response: Response) -> ExperimentOut:
+    job = _job_or_404(session, job_id)
+    cancelled = store.cancel_job(session, job_id)
+    session.refresh(job)
+    if not cancelled:
+        raise HTTPException(409, f"experiment {job_id} already ended {job.status}")
+    # A running job stops at its worker's next check: accepted, not yet done.
+    response.status_code = 200 if job.status == "cancelled" else 202
+    return ExperimentOut.from_job(job)
+
+
+@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(job_id: str, session: SessionDep) -> None:
+    if not store.delete_job(session, job_id):
+        raise not_found("experiment", job_id)

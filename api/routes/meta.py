@@ -1,0 +1,54 @@
+"""GET /v1/meta: everything a dashboard needs to build its experiment form."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from fastapi import APIRouter
+
+from api.deps import SettingsDep
+from api.models import STATUSES
+from api.result_view import RESULT_FIELDS
+from api.schemas import MetaOut
+from gradcore.spec import (
+    LIMITS,
+    RECURRENT_CELLS,
+    Cell,
+    ClipNone,
+    ClipNorm,
+    ClipValue,
+    ExperimentSpec,
+    InitScheme,
+    OptimizerSpec,
+    Task,
+    TrainingSpec,
+)
+from gradcore.tasks import describe_tasks
+from worker.datasets import available_datasets
+
+router = APIRouter(tags=["service"])
+
+
+def _choices(model: type, field: str) -> list[str]:
+    return list(get_args(model.model_fields[field].annotation))
+
+
+@router.get("/meta", response_model=MetaOut)
+def meta(settings: SettingsDep) -> MetaOut:
+    return MetaOut(
+        cells=list(get_args(Cell)),
+        recurrent_cells=list(RECURRENT_CELLS),
+        tasks=list(get_args(Task)),
+        task_details=describe_tasks(),
+        inits=list(get_args(InitScheme)),
+        clipping_modes=[
+            mode for clip in (ClipNone, ClipNorm, ClipValue) for mode in _choices(clip, "mode")
+        ],
+        optimizers=_choices(OptimizerSpec, "name"),
+        training_modes=_choices(TrainingSpec, "mode"),
+        limits=LIMITS,
+        datasets=available_datasets(settings.data_dir),
+        statuses=list(STATUSES),
+        result_fields=list(RESULT_FIELDS),
+        spec_schema=ExperimentSpec.model_json_schema(),
+    )

@@ -1,0 +1,181 @@
+"""The API's own models: query parameters in, responses out. The POST body is gradcore's
+ExperimentSpec itself, so the service accepts exactly what the engine can run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.models import Job
+from api.result_view import RESULT_FIELDS
+from gradcore.result import Summary
+from gradcore.spec import Cell, ExperimentSpec, Task
+
+Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "diverged"]
+PAGE_SIZE_MAX = 200
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+# ---- query parameters --------------------------------------------------------------------
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    cell: Cell | None = None
+    task: Task | None = None
+    limit: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
+    offset: int = Field(0, ge=0)
+
+
+class ResultQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fields: str | None = Field(
+        None,
+        description=f"Comma-separated parts to return, of: {', '.join(RESULT_FIELDS)}. Unset: all.",
+    )
+    step_from: int | None = Field(None, ge=0, description="Keep trace entries with step >= this")
+    step_to: int | None = Field(None, ge=0, description="Keep trace entries with step <= this")
+    max_points: int | None = Field(
+        None,
+        ge=2,
+        le=1_000_000,
+        description="Downsample each trace to at most this many points, keeping the first, "
+        "the last and every series' minimum and maximum per bucket.",
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        unknown = [name for name in value.split(",") if name not in RESULT_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"unknown {', '.join(map(repr, unknown))}; use a comma list of "
+                f"{', '.join(RESULT_FIELDS)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_range(self) -> ResultQuery:
+        if None not in (self.step_from, self.step_to) and self.step_from > self.step_to:
+            raise ValueError("step_from: must not exceed step_to")
+        return self
+
+    @property
+    def field_list(self) -> list[str]:
+        if self.fields is None:
+            return list(RESULT_FIELDS)
+        return list(dict.fromkeys(self.fields.split(",")))
+
+
+# ---- responses ---------------------------------------------------------------------------
+
+
+class ProgressOut(BaseModel):
+    step: int = Field(description="training steps completed")
+    total: int
+    fraction: float
+    loss: float | None = Field(description="the latest training loss")
+    eta_seconds: float | None = Field(description="estimated time to finish; null until known")
+
+
+class ExperimentBrief(BaseModel):
+    """A job as listed: everything but its summary."""
+
+    id: str
+    status: Status
+    cancel_requested: bool = Field(description="a cancel was asked while running")
+    spec: ExperimentSpec
+    progress: ProgressOut
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    error: str | None = Field(description="why it failed and what to do")
+
+    @classmethod
+    def from_job(cls, job: Job, **extra: Any) -> ExperimentBrief:
+        step, total, elapsed = job.progress_step, job.progress_total, job.progress_elapsed_s
+        eta = elapsed * (total - step) / step if step and elapsed is not None else None
+        if job.status != "running":
+            eta = None
+        progress = ProgressOut(
+            step=step,
+            total=total,
+            fraction=step / total if total else 0.0,
+            loss=job.progress_loss,
+            eta_seconds=eta,
+        )
+        return cls(
+            id=job.id,
+            status=job.status,
+            cancel_requested=job.cancel_requested,
+            spec=ExperimentSpec.model_validate(job.spec),
+            progress=progress,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            error=job.error,
+            **extra,
+        )
+
+
+class ExperimentOut(ExperimentBrief):
+    summary: Summary | None = Field(description="set once the run has finished")
+
+    @classmethod
+    def from_job(cls, job: Job, **extra: Any) -> ExperimentOut:
+        return super().from_job(job, summary=job.summary, **extra)
+
+
+class ExperimentPage(BaseModel):
+    items: list[ExperimentBrief]
+    total: int = Field(description="jobs matching the filters, over all pages")
+    limit: int
+    offset: int
+
+
+class WorkerOut(BaseModel):
+    name: str
+    started_at: UtcDatetime
+    last_seen: UtcDatetime
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Check
+    broker: Check
+    workers: list[WorkerOut] = Field(description="workers with a heartbeat in the last minute")
+
+
+class MetaOut(BaseModel):
+    cells: list[str]
+    recurrent_cells: list[str]
+    tasks: list[str]
+    task_details: Any = Field(description="gradcore's description of each task")
+    inits: list[str]
+    clipping_modes: list[str]
+    optimizers: list[str]
+    training_modes: list[str]
+    limits: dict[str, float]
+    datasets: list[str] = Field(description="datasets this server has, for pixel_mnist tasks")
+    statuses: list[str]
+    result_fields: list[str]
+    spec_schema: dict[str, Any] = Field(description="JSON Schema of the POST body")

@@ -1,0 +1,66 @@
+"""All configuration of the service, read from the environment (one class for API and worker).
+
+The API, the worker and `python -m cli serve` read the same variables, so a supervisor passes
+its environment on to its children unchanged. Variables are GRADFLOW_<FIELD>, except the four
+conventional names DATABASE_URL, REDIS_URL, HOST and PORT.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRADFLOW_", populate_by_name=True)
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Holds the SQLite database, the embedded Redis and datasets/<name>/.",
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; postgresql://user:pass@host/db selects PostgreSQL. "
+        "Unset: SQLite at <data dir>/gradflow.db.",
+    )
+    redis_url: str | None = Field(
+        None,
+        validation_alias="REDIS_URL",
+        description="Celery broker. Unset: `cli serve` starts an embedded Redis; the API or a "
+        f"worker started alone use {LOCAL_REDIS_URL}.",
+    )
+    host: str = Field("127.0.0.1", validation_alias="HOST", description="API bind address")
+    port: int = Field(8000, ge=1, le=65535, validation_alias="PORT", description="API port")
+    queue: str = Field(
+        "gradflow",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Celery queue the API sends jobs to and the workers consume.",
+    )
+    progress_interval_s: float = Field(
+        0.5, gt=0, description="Least time between two progress writes of a running job."
+    )
+    cancel_check_interval_s: float = Field(
+        1.0, gt=0, description="Least time between two reads of a running job's cancel flag."
+    )
+    worker_seen_s: float = Field(
+        60.0, gt=0, description="A worker silent for longer is not listed by /v1/health."
+    )
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or LOCAL_REDIS_URL
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is None:
+            return f"sqlite:///{self.data_dir.resolve() / 'gradflow.db'}"
+        # Plain postgresql:// would pick psycopg2; psycopg 3 is the driver this project ships.
+        for prefix in ("postgresql://", "postgres://"):
+            if self.database_url.startswith(prefix):
+                return "postgresql+psycopg://" + self.database_url.removeprefix(prefix)
+        return self.database_url

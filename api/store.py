@@ -1,0 +1,192 @@
+"""Every change of a job's state, for the API and the worker alike.
+
+Transitions are conditional UPDATEs (`WHERE status = ...`), so a cancel racing the worker's
+start, or a delete racing its finish, resolves in the database and never half-applies.
+Each function commits its own short transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from api.models import Job, JobResult, Worker, utcnow
+from gradcore.result import ExperimentResult, Progress
+from gradcore.spec import ExperimentSpec
+
+# gradcore's outcome of a run -> the job's end state.
+OUTCOME_STATUS: dict[str, str] = {
+    "completed": "succeeded",
+    "diverged": "diverged",
+    "stopped": "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    status: str | None = None
+    cell: str | None = None
+    task: str | None = None
+
+
+def create_job(session: Session, spec: ExperimentSpec) -> Job:
+    job = Job(
+        id=uuid.uuid4().hex,
+        status="queued",
+        cell=spec.cell,
+        task=spec.task,
+        spec=spec.model_dump(mode="json"),
+        progress_total=spec.steps,
+    )
+    session.add(job)
+    session.commit()
+    return job
+
+
+def get_job(session: Session, job_id: str) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def list_jobs(session: Session, where: JobFilter, limit: int, offset: int) -> tuple[list[Job], int]:
+    """One page of jobs, newest first, and the number of jobs matching the filter."""
+    conditions = [
+        getattr(Job, name) == value for name, value in vars(where).items() if value is not None
+    ]
+    total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+    page = session.scalars(
+        select(Job)
+        .where(*conditions)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(page), total
+
+
+def _transition(session: Session, job_id: str, *from_status: str, **values: Any) -> bool:
+    changed = session.execute(
+        update(Job).where(Job.id == job_id, Job.status.in_(from_status)).values(**values)
+    ).rowcount
+    session.commit()
+    return changed == 1
+
+
+def cancel_job(session: Session, job_id: str) -> bool:
+    """A queued job ends at once; a running one is flagged for its worker. False: neither."""
+    if _transition(session, job_id, "queued", status="cancelled", finished_at=utcnow()):
+        return True
+    return _transition(session, job_id, "running", cancel_requested=True)
+
+
+def delete_job(session: Session, job_id: str) -> bool:
+    """Remove a job and its result. A running job's worker sees the row gone and stops."""
+    deleted = session.execute(delete(Job).where(Job.id == job_id)).rowcount
+    session.commit()
+    return deleted == 1
+
+
+def fail_job(session: Session, job_id: str, error: str) -> None:
+    _transition(
+        session, job_id, "queued", "running", status="failed", error=error, finished_at=utcnow()
+    )
+
+
+def start_job(session: Session, job_id: str, worker: str) -> bool:
+    """Claim a queued job for `worker`. False: it was cancelled, deleted or already claimed."""
+    now = utcnow()
+    return _transition(
+        session,
+        job_id,
+        "queued",
+        status="running",
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker,
+        attempts=Job.attempts + 1,
+    )
+
+
+def requeue_job(session: Session, job_id: str) -> bool:
+    """Put a running job back to queued, as if never started (its worker is going away)."""
+    return _transition(
+        session,
+        job_id,
+        "running",
+        status="queued",
+        started_at=None,
+        progress_step=0,
+        progress_loss=None,
+        progress_elapsed_s=None,
+        worker=None,
+    )
+
+
+def record_progress(session: Session, job_id: str, progress: Progress) -> None:
+    _transition(
+        session,
+        job_id,
+        "running",
+        progress_step=progress.step,
+        progress_total=progress.total,
+        progress_loss=progress.loss,
+        progress_elapsed_s=progress.elapsed_s,
+        heartbeat_at=utcnow(),
+    )
+
+
+def should_stop(session: Session, job_id: str) -> bool:
+    """True when the job was cancelled or deleted while running."""
+    flag = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+    session.rollback()  # end the read so a long run never pins an old snapshot
+    return flag is None or flag
+
+
+def finish_job(session: Session, job_id: str, result: ExperimentResult) -> str | None:
+    """Store the result and set the end state in one transaction; the new status, or None
+    when the job is gone (deleted while running)."""
+    status = OUTCOME_STATUS[result.summary.outcome]
+    summary = result.summary.model_dump(mode="json")
+    changed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running")
+        .values(
+            status=status,
+            summary=summary,
+            progress_step=result.summary.steps_completed,
+            finished_at=utcnow(),
+        )
+    ).rowcount
+    if changed != 1:
+        session.rollback()
+        return None
+    # A re-run of the same job replaces its result: one result per job id.
+    session.execute(delete(JobResult).where(JobResult.job_id == job_id))
+    session.add(JobResult(job_id=job_id, document=result.model_dump(mode="json")))
+    session.commit()
+    return status
+
+
+def load_result(session: Session, job_id: str) -> dict[str, Any] | None:
+    return session.scalar(select(JobResult.document).where(JobResult.job_id == job_id))
+
+
+def beat(session: Session, worker: str) -> None:
+    """Record that `worker` is alive."""
+    now = utcnow()
+    if session.get(Worker, worker) is None:
+        session.add(Worker(name=worker, started_at=now, last_seen=now))
+    else:
+        session.execute(update(Worker).where(Worker.name == worker).values(last_seen=now))
+    session.commit()
+
+
+def workers_seen(session: Session, within_s: float) -> list[Worker]:
+    since = utcnow() - timedelta(seconds=within_s)
+    return list(
+        session.scalars(select(Worker).where(Worker.last_seen >= since).order_by(Worker.name))
+    )

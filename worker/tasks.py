@@ -1,0 +1,82 @@
+"""The Celery task and the worker process's lifetime: database, data sets, heartbeat.
+
+Start a worker with `celery -A worker.celery_app worker`; the pool is solo (set in the app), so
+training runs in the worker's main process and nothing forks after CUDA is initialised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from celery import signals
+from celery.exceptions import Reject
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import store
+from api.db import init_db, make_engine
+from api.settings import Settings
+from gradcore.tasks import ImageSet
+from worker.celery_app import RUN_EXPERIMENT, app
+from worker.datasets import load_image_sets
+from worker.job import Ending, run_job
+
+log = logging.getLogger(__name__)
+HEARTBEAT_INTERVAL_S = 10.0
+
+# Set when Celery begins a warm shutdown: the running job stops and goes back to the queue.
+shutdown = threading.Event()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    datasets: dict[str, ImageSet]
+
+
+@cache
+def runtime() -> Runtime:
+    settings = Settings()
+    sessions = init_db(make_engine(settings))
+    datasets = load_image_sets(settings.data_dir)
+    log.info("data sets loaded: %s", ", ".join(datasets) or "none")
+    return Runtime(settings, sessions, datasets)
+
+
+@app.task(name=RUN_EXPERIMENT, bind=True)
+def run_experiment(self: Any, job_id: str) -> None:
+    rt = runtime()
+    ending = run_job(job_id, self.request.hostname, rt.settings, rt.sessions, rt.datasets, shutdown)
+    if ending is Ending.REQUEUED:
+        raise Reject("worker shutting down", requeue=True)
+
+
+def _beat_forever(name: str) -> None:
+    while not shutdown.wait(HEARTBEAT_INTERVAL_S):
+        _beat(name)
+
+
+def _beat(name: str) -> None:
+    try:
+        with runtime().sessions() as session:
+            store.beat(session, name)
+    except SQLAlchemyError:
+        log.exception("heartbeat of %s not recorded", name)
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: Any, **_: Any) -> None:
+    _beat(sender.hostname)  # loads the runtime before the first job arrives
+    threading.Thread(
+        target=_beat_forever, args=(sender.hostname,), name="heartbeat", daemon=True
+    ).start()
+
+
+@signals.worker_shutting_down.connect
+def _stop_running_job(**_: Any) -> None:
+    shutdown.set()
