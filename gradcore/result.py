@@ -24,7 +24,9 @@ from pydantic import BaseModel, Field
 class LossTrace(BaseModel):
     step: list[int] = Field(description="training step of each entry (0-based)")
     loss: list[float] = Field(description="batch mean training loss")
-    metric: list[float] = Field(description="the task metric on the batch (see summary.metric_name)")
+    metric: list[float] = Field(
+        description="the task metric on the batch (see summary.metric_name)"
+    )
 
 
 class GradNormTrace(BaseModel):

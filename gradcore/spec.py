@@ -34,7 +34,12 @@ PIXEL_TASK_LENGTH: dict[str, int] = {
 }
 # The shortest sequence for which each synthetic task is well defined (temporal order needs a
 # non-empty window at [0.1T, 0.2T); copy needs at least one blank between symbols and delimiter).
-MIN_SEQ_LEN: dict[str, int] = {"adding": 2, "copy": 1, "temporal_order": 10, "temporal_order_3bit": 10}
+MIN_SEQ_LEN: dict[str, int] = {
+    "adding": 2,
+    "copy": 1,
+    "temporal_order": 10,
+    "temporal_order_3bit": 10,
+}
 
 InitScheme = Literal[
     "default",
@@ -179,7 +184,9 @@ class ExperimentSpec(BaseModel):
         description="The gradient horizon counts steps back from T whose |dL/dh_t| stays at or "
         "above this fraction of the probe's largest.",
     )
-    dataset: Dataset = Field("mnist", description="pixel_mnist tasks: a dataset name the server has")
+    dataset: Dataset = Field(
+        "mnist", description="pixel_mnist tasks: a dataset name the server has"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = Field(0, ge=0, le=int(LIMITS["seed_max"]))
 
@@ -191,7 +198,9 @@ class ExperimentSpec(BaseModel):
             )
         fixed = PIXEL_TASK_LENGTH.get(self.task)
         if fixed is not None and self.seq_len != fixed:
-            raise ValueError(f"seq_len: task {self.task} reads {fixed} pixels, so seq_len = {fixed}")
+            raise ValueError(
+                f"seq_len: task {self.task} reads {fixed} pixels, so seq_len = {fixed}"
+            )
         if self.seq_len < MIN_SEQ_LEN.get(self.task, 1):
             raise ValueError(f"seq_len: task {self.task} needs at least {MIN_SEQ_LEN[self.task]}")
         if self.cell == "mlp" and fixed is None:
@@ -219,8 +228,12 @@ class ExperimentSpec(BaseModel):
     @property
     def cost(self) -> float:
         """Rough work estimate (multiply-adds of the recurrent matmuls): sets the cost limit."""
-        return float(self.steps) * self.batch_size * self.sequence_length * self.num_layers * (
-            self.hidden_size**2
+        return (
+            float(self.steps)
+            * self.batch_size
+            * self.sequence_length
+            * self.num_layers
+            * (self.hidden_size**2)
         )
 
 

@@ -1,0 +1,138 @@
+"""Recurrent layers with two paths over the same parameters.
+
+- fused: one call to nn.RNN / nn.LSTM / nn.GRU (cuDNN on GPU); fast, hides dL/dh_t.
+- unrolled: a Python loop over cells.py's steps, with a hook on every h_t; used on probe steps.
+
+Both take x (T, B, input_size) time-major and a state (or None for zeros) and return the
+hidden sequence (T, B, H) and the final state, so truncated BPTT can carry it across chunks.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gradcore.cells import State, gru_step, indrnn_step, lstm_step, rnn_step
+from gradcore.probes import HiddenGradNorms
+
+GATES = {"tanh": 1, "relu": 1, "irnn": 1, "lstm": 4, "gru": 3}
+
+
+class FusedLayer(nn.Module):
+    """tanh / relu / irnn / lstm / gru: one single-layer PyTorch recurrent module."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.cell = cell
+        self.gates = GATES[cell]
+        self.hidden_size = hidden_size
+        if cell == "lstm":
+            self.rnn: nn.RNNBase = nn.LSTM(input_size, hidden_size)
+        elif cell == "gru":
+            self.rnn = nn.GRU(input_size, hidden_size)
+        else:
+            self.rnn = nn.RNN(
+                input_size, hidden_size, nonlinearity="tanh" if cell == "tanh" else "relu"
+            )
+
+    @property
+    def weight_ih(self) -> Tensor:
+        return self.rnn.weight_ih_l0  # (gates * H, input_size)
+
+    @property
+    def weight_hh(self) -> Tensor:
+        return self.rnn.weight_hh_l0  # (gates * H, H)
+
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None,
+        recorder: HiddenGradNorms | None = None,
+        layer: int = 0,
+        t_offset: int = 0,
+    ) -> tuple[Tensor, State]:
+        if recorder is None:
+            return self._fused(x, state)
+        return self._unrolled(x, state, recorder, layer, t_offset)
+
+    def _fused(self, x: Tensor, state: State | None) -> tuple[Tensor, State]:
+        # nn.RNN wants states as (num_layers=1, B, H).
+        if state is not None:
+            state = (state[0][None], state[1][None]) if isinstance(state, tuple) else state[None]
+        out, final = self.rnn(x, state)
+        if isinstance(final, tuple):
+            return out, (final[0][0], final[1][0])
+        return out, final[0]
+
+    def _unrolled(
+        self, x: Tensor, state: State | None, recorder: HiddenGradNorms, layer: int, t_offset: int
+    ) -> tuple[Tensor, State]:
+        rnn = self.rnn
+        x_proj = torch.nn.functional.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)  # (T, B, G*H)
+        if state is None:
+            zeros = x.new_zeros(x.shape[1], self.hidden_size)
+            state = (zeros, zeros) if self.cell == "lstm" else zeros
+        w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
+        hiddens = []
+        for t in range(x.shape[0]):
+            if self.cell == "lstm":
+                state = lstm_step(x_proj[t], state, w_hh, b_hh)
+                h = state[0]
+            elif self.cell == "gru":
+                state = h = gru_step(x_proj[t], state, w_hh, b_hh)
+            else:
+                state = h = rnn_step(x_proj[t], state, w_hh, b_hh, relu=self.cell != "tanh")
+            recorder.watch(h, layer, t_offset + t)
+            hiddens.append(h)
+        return torch.stack(hiddens), state
+
+    def recurrent_blocks(self) -> list[Tensor]:
+        """The square (H, H) recurrent block of each gate, in PyTorch's gate order."""
+        return list(self.weight_hh.detach().chunk(self.gates, dim=0))
+
+    def constrain(self) -> None:
+        """Nothing to enforce: only IndRNN bounds its weights."""
+
+
+class IndRNNLayer(nn.Module):
+    """IndRNN (Li et al. 2018): h_t = relu(W x_t + u * h_{t-1} + b) with |u_i| <= cap."""
+
+    cell = "indrnn"
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, cap: float) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.cap = cap
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.bias = nn.Parameter(torch.zeros(hidden_size))
+        self.u = nn.Parameter(torch.empty(hidden_size))
+
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None,
+        recorder: HiddenGradNorms | None = None,
+        layer: int = 0,
+        t_offset: int = 0,
+    ) -> tuple[Tensor, State]:
+        x_proj = torch.nn.functional.linear(x, self.weight_ih, self.bias)  # (T, B, H)
+        h = x.new_zeros(x.shape[1], self.hidden_size) if state is None else state
+        hiddens = []
+        for t in range(x.shape[0]):
+            h = indrnn_step(x_proj[t], h, self.u)
+            if recorder is not None:
+                recorder.watch(h, layer, t_offset + t)
+            hiddens.append(h)
+        return torch.stack(hiddens), h
+
+    def recurrent_blocks(self) -> list[Tensor]:
+        # A diagonal matrix: its spectral radius is max |u_i|.
+        return [torch.diag(self.u.detach())]
+
+    @torch.no_grad()
+    def constrain(self) -> None:
+        self.u.clamp_(-self.cap, self.cap)
+
+
+RecurrentLayer = FusedLayer | IndRNNLayer

@@ -1,0 +1,50 @@
+"""Probes: the measurements taken from a network without changing its training.
+
+HiddenGradNorms records |dL/dh_t| for every layer and time step with tensor hooks: each hook
+reduces the (B, H) gradient to one number as the backward pass reaches h_t, so a probe step
+never holds T gradient tensors.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from torch import Tensor
+
+
+class HiddenGradNorms:
+    """Collects norm[l, t] = |dL/dh_t of layer l| (Frobenius over batch and units).
+
+    The hook on h_t fires once, with the gradient accumulated over every use of h_t (the next
+    time step, the next layer, the readout): the total gradient. Positions no gradient reaches
+    (e.g. behind a truncated-BPTT cut when the loss is only at the end) stay exactly 0.
+    """
+
+    def __init__(self, layers: int, time_steps: int, device: torch.device) -> None:
+        # float64: the norm of a gradient near float32's underflow must not underflow itself.
+        self.norms = torch.zeros(layers, time_steps, dtype=torch.float64, device=device)
+
+    def watch(self, hidden: Tensor, layer: int, t: int) -> None:
+        if hidden.requires_grad:
+            hidden.register_hook(partial(self._store, layer, t))
+
+    def _store(self, layer: int, t: int, grad: Tensor) -> None:
+        self.norms[layer, t] = torch.linalg.vector_norm(grad, dtype=torch.float64)
+
+
+def gradient_horizon(norms: list[float], fraction: float) -> int:
+    """How many steps back from the end the gradient still reaches: T minus the earliest t
+    with norms[t] >= fraction * max(norms); 0 when every norm is 0."""
+    peak = max(norms)
+    if peak <= 0.0:
+        return 0
+    threshold = fraction * peak
+    earliest = next(t for t, value in enumerate(norms) if value >= threshold)
+    return len(norms) - earliest
+
+
+@torch.no_grad()
+def spectral_radius(matrix: Tensor) -> float:
+    """max |eigenvalue| of a square matrix, computed in float64 on the CPU."""
+    return float(torch.linalg.eigvals(matrix.detach().double().cpu()).abs().max())

@@ -1,0 +1,73 @@
+"""One forward and backward pass over a batch: full or truncated BPTT, probed or not.
+
+Truncated BPTT splits the T steps into chunks of k, runs backward after each chunk and
+detaches the carried state, so no gradient crosses a chunk boundary. Each chunk's loss is
+its share of the whole-sequence mean, so the accumulated gradient equals full BPTT's when
+k >= T, and the reported loss is always the whole sequence's mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from gradcore.cells import detach_state
+from gradcore.model import Network
+from gradcore.probes import HiddenGradNorms
+from gradcore.spec import TrainingSpec
+from gradcore.tasks.base import Batch, TaskData
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    loss: Tensor  # 0-d, detached: the batch mean loss
+    metric: Tensor  # 0-d, detached
+    hidden_grad_norms: Tensor | None  # (layers, T) float64 on probe steps
+
+
+def chunk_length(training: TrainingSpec, time_steps: int) -> int:
+    return training.tbptt_k if training.mode == "tbptt" else time_steps
+
+
+def forward_backward(
+    net: Network, task: TaskData, batch: Batch, training: TrainingSpec, probe: bool
+) -> StepOutput:
+    """Accumulate d(loss)/d(params) into .grad (callers zero them first)."""
+    inputs, targets = batch.inputs, batch.targets
+    time_steps, batch_size = inputs.shape[0], inputs.shape[1]
+    # The MLP sees the whole image at once: one probed "time step", no chunking.
+    k = time_steps if net.feedforward else chunk_length(training, time_steps)
+    recorder = None
+    if probe:
+        probe_length = 1 if net.feedforward else time_steps
+        recorder = HiddenGradNorms(len(net.probe_layers), probe_length, inputs.device)
+
+    states = None
+    total_loss = inputs.new_zeros(())
+    every_step_logits: list[Tensor] = []
+    last_logits = None
+    for start in range(0, time_steps, k):
+        end = min(start + k, time_steps)
+        features, states = net(inputs[start:end], states, recorder, start)
+        if task.every_step:
+            logits = net.readout(features)  # (T_chunk, B, C)
+            chunk_loss = task.loss(logits, targets[start:end], reduction="sum")
+            chunk_loss = chunk_loss / (time_steps * batch_size)
+            every_step_logits.append(logits.detach())
+        elif end == time_steps:
+            last_logits = net.readout(features[-1])  # (B, C)
+            chunk_loss = task.loss(last_logits, targets)
+        else:
+            chunk_loss = None  # the loss is at the end: this chunk gets no gradient
+        if chunk_loss is not None:
+            chunk_loss.backward()
+            total_loss = total_loss + chunk_loss.detach()
+        states = [detach_state(s) for s in states]
+
+    with torch.no_grad():
+        logits = torch.cat(every_step_logits) if task.every_step else last_logits.detach()
+        metric = task.metric(logits, targets)
+    norms = None if recorder is None else recorder.norms
+    return StepOutput(total_loss, metric, norms)

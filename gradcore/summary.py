@@ -1,0 +1,87 @@
+"""The end of a run: held-out evaluation and the summary block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gradcore.model import Network
+from gradcore.result import Summary
+from gradcore.spec import ExperimentSpec
+from gradcore.tasks.base import TaskData
+from gradcore.trace import TraceBuilder
+
+# Evaluation batches are split so a 10,000-image MNIST test set fits in bounded memory.
+EVAL_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float
+    metric: float
+
+
+@torch.no_grad()
+def evaluate(net: Network, task: TaskData, device: torch.device) -> Evaluation:
+    """Loss and metric on the task's held-out batch (fused path, no gradients), as means over
+    examples: each chunk's mean is weighted by its size."""
+    batch = task.eval_batch()
+    size = batch.inputs.shape[1]
+    loss_sum = metric_sum = 0.0
+    for start in range(0, size, EVAL_CHUNK):
+        inputs = batch.inputs[:, start : start + EVAL_CHUNK].to(device)  # (T, b, input_size)
+        slice_ = slice(start, start + EVAL_CHUNK)
+        targets = (batch.targets[:, slice_] if task.every_step else batch.targets[slice_]).to(
+            device
+        )
+        features, _ = net(inputs, None)
+        logits = net.readout(features if task.every_step else features[-1])
+        count = inputs.shape[1]
+        loss_sum += float(task.loss(logits, targets)) * count
+        metric_sum += float(task.metric(logits, targets)) * count
+    return Evaluation(loss_sum / size, metric_sum / size)
+
+
+def build_summary(
+    *,
+    spec: ExperimentSpec,
+    task: TaskData,
+    trace: TraceBuilder,
+    outcome: str,
+    diverged_at: int | None,
+    diverged_reason: str | None,
+    evaluation: Evaluation | None,
+    radius_start: dict[str, float],
+    radius_end: dict[str, float],
+    wall_time_s: float,
+    device: torch.device,
+    parameters: int,
+) -> Summary:
+    steps_completed = len(trace.steps)
+    solved = evaluation is not None and task.is_solved(evaluation.loss, evaluation.metric)
+    device_name = str(device)
+    if device.type == "cuda":
+        device_name = f"cuda ({torch.cuda.get_device_name(device)})"
+    return Summary(
+        outcome=outcome,
+        steps_completed=steps_completed,
+        final_loss=trace.loss[-1] if trace.loss else None,
+        final_metric=trace.metric[-1] if trace.metric else None,
+        eval_loss=None if evaluation is None else evaluation.loss,
+        eval_metric=None if evaluation is None else evaluation.metric,
+        metric_name=task.metric_name,
+        baseline_loss=task.baseline_loss,
+        solved=solved,
+        solved_criterion=task.solved_criterion,
+        diverged_at=diverged_at,
+        diverged_reason=diverged_reason,
+        spectral_radius_start=radius_start,
+        spectral_radius_end=radius_end,
+        gradient_horizon=trace.horizons,
+        wall_time_s=wall_time_s,
+        steps_per_second=steps_completed / wall_time_s if wall_time_s > 0 else 0.0,
+        device=device_name,
+        torch_version=torch.__version__,
+        parameters=parameters,
+    )

@@ -1,0 +1,160 @@
+"""The training loop: `run(spec) -> ExperimentResult`.
+
+Every step records loss, metric, gradient norms and weight changes; probe steps (spec.probe_steps)
+run the unrolled network with hooks to record |dL/dh_t|, the others the fused kernels. Both
+paths compute the same function, so the probe never changes the training trajectory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import torch
+
+from gradcore.clipping import measure_and_clip
+from gradcore.model import Network, build_network
+from gradcore.optim import apply_l1, build_optimizer
+from gradcore.probes import spectral_radius
+from gradcore.result import ExperimentResult, Progress
+from gradcore.spec import ExperimentSpec
+from gradcore.step import forward_backward
+from gradcore.summary import build_summary, evaluate
+from gradcore.tasks import ImageSet, build_task
+from gradcore.trace import TraceBuilder, first_non_finite
+
+PROGRESS_INTERVAL_S = 0.5
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: cuda was requested but this worker has no GPU; use auto or cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def seeded_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Network:
+    """Build on the CPU from a forked, seeded RNG: the same init on every device."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        return build_network(spec, input_size, output_size)
+
+
+def spectral_radii(net: Network) -> dict[str, float]:
+    """Of every finite recurrent block (an overflowed weight has no spectrum to report)."""
+    return {
+        name: spectral_radius(block)
+        for name, block in net.recurrent_blocks().items()
+        if bool(torch.isfinite(block).all())
+    }
+
+
+def _first_non_finite_quantity(scalars: list[float], norms: list[list[float]] | None) -> str | None:
+    """scalars: [loss, metric, total, clipped_total]; norms: |dL/dh_t| on probe steps."""
+    if first_non_finite(scalars[:1]) is not None:
+        return "the loss"
+    if first_non_finite(scalars[2:3]) is not None:
+        return "the global gradient norm"
+    if norms is not None and any(first_non_finite(curve) is not None for curve in norms):
+        return "dL/dh_t"
+    return None
+
+
+def run(
+    spec: ExperimentSpec,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    datasets: Mapping[str, ImageSet] | None = None,
+) -> ExperimentResult:
+    """Train `spec` and return its traces. NaN/inf ends the run as `diverged`, not an error;
+    `should_stop` is polled between steps. Raises ValueError for a spec this process cannot run
+    (a dataset or device it lacks)."""
+    started = time.perf_counter()
+    device = resolve_device(spec.device)
+    task = build_task(spec, datasets)
+    net = seeded_network(spec, task.input_size, task.output_size).to(device)
+    named = net.named_weights()
+    params = [p for _, p in named]
+    # Weight change is tracked for matrices (and IndRNN's recurrent vector), not biases.
+    tracked = [(n, p) for n, p in named if p.dim() == 2 or n.endswith(".u")]
+    optimizer = build_optimizer(spec.optimizer, params)
+    radius_start = spectral_radii(net)
+    trace = TraceBuilder(
+        [n for n, _ in named],
+        [n for n, _ in tracked],
+        net.probe_layers,
+        1 if net.feedforward else spec.sequence_length,
+        spec.horizon_fraction,
+    )
+    data_rng = torch.Generator().manual_seed(spec.seed)
+    probe_steps = set(spec.probe_steps)
+    outcome, diverged_at, diverged_reason = "completed", None, None
+    last_report = started
+
+    for step in range(spec.steps):
+        if should_stop is not None and should_stop():
+            outcome = "stopped"
+            break
+        batch = task.train_batch(spec.batch_size, data_rng).to(device)
+        optimizer.zero_grad(set_to_none=False)
+        out = forward_backward(net, task, batch, spec.training, probe=step in probe_steps)
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        stats = measure_and_clip(grads, spec.clipping)
+        scalars = torch.stack(
+            [out.loss.double(), out.metric.double(), stats.total, stats.clipped_total]
+        ).tolist()
+        norms = None if out.hidden_grad_norms is None else out.hidden_grad_norms.tolist()
+        not_finite = _first_non_finite_quantity(scalars, norms)
+        if not_finite is not None:
+            outcome, diverged_at = "diverged", step
+            diverged_reason = f"{not_finite} is not finite (NaN or inf) at step {step}"
+            break
+
+        before = [p.detach().clone() for _, p in tracked]
+        optimizer.step()
+        apply_l1(spec.optimizer, params)
+        net.constrain()
+        with torch.no_grad():
+            deltas = torch._foreach_sub([p.detach() for _, p in tracked], before)
+            change = torch.stack([delta.abs().mean() for delta in deltas])
+        trace.add_step(
+            step,
+            [*scalars, float(stats.clipped)],
+            stats.per_param.tolist(),
+            change.double().tolist(),
+        )
+        if norms is not None:
+            trace.add_probe(step, norms)
+
+        now = time.perf_counter()
+        if on_progress is not None and (
+            now - last_report >= PROGRESS_INTERVAL_S or step == spec.steps - 1
+        ):
+            on_progress(
+                Progress(step=step + 1, total=spec.steps, loss=scalars[0], elapsed_s=now - started)
+            )
+            last_report = now
+
+    evaluation = evaluate(net, task, device) if outcome != "diverged" and trace.steps else None
+    summary = build_summary(
+        spec=spec,
+        task=task,
+        trace=trace,
+        outcome=outcome,
+        diverged_at=diverged_at,
+        diverged_reason=diverged_reason,
+        evaluation=evaluation,
+        radius_start=radius_start,
+        radius_end=spectral_radii(net),
+        wall_time_s=time.perf_counter() - started,
+        device=device,
+        parameters=sum(p.numel() for p in params),
+    )
+    return ExperimentResult(
+        loss=trace.loss_trace(),
+        grad_norm=trace.grad_norm_trace(),
+        hidden_grad=trace.hidden_grad_trace(),
+        weight_change=trace.weight_change_trace(),
+        summary=summary,
+    )

@@ -1,0 +1,43 @@
+"""Shared test helpers: a small spec, a network and batch built the way run() builds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gradcore.model import Network
+from gradcore.spec import ExperimentSpec
+from gradcore.tasks import build_task
+from gradcore.tasks.base import Batch, TaskData
+from gradcore.train import seeded_network
+
+
+def small_spec(**overrides: Any) -> ExperimentSpec:
+    fields: dict[str, Any] = {
+        "cell": "tanh",
+        "task": "adding",
+        "seq_len": 12,
+        "hidden_size": 8,
+        "batch_size": 5,
+        "steps": 4,
+        "probe_every": 2,
+    }
+    fields.update(overrides)
+    return ExperimentSpec(**fields)
+
+
+def setup(spec: ExperimentSpec) -> tuple[Network, TaskData, Batch]:
+    """The seeded network (float64 for tight comparisons) and the first training batch."""
+    task = build_task(spec)
+    net = seeded_network(spec, task.input_size, task.output_size).double()
+    batch = task.train_batch(spec.batch_size, torch.Generator().manual_seed(spec.seed))
+    return net, task, Batch(batch.inputs.double(), _as_double(batch.targets))
+
+
+def _as_double(targets: torch.Tensor) -> torch.Tensor:
+    return targets.double() if targets.is_floating_point() else targets
+
+
+def param_grads(net: Network) -> dict[str, torch.Tensor]:
+    return {name: p.grad.detach().clone() for name, p in net.named_weights()}
