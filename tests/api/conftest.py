@@ -1,0 +1,72 @@
+"""The API in-process (TestClient) on a temporary SQLite file and an embedded Redis broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import gradcore
+from api import store
+from api.app import create_app
+from api.settings import Settings
+from cli.serve import start_embedded_redis
+from gradcore.result import ExperimentResult
+
+TINY_SPEC = {
+    "cell": "tanh",
+    "task": "adding",
+    "seq_len": 20,
+    "hidden_size": 16,
+    "steps": 30,
+    "probe_every": 10,
+    "batch_size": 16,
+}
+# Long enough for downsampling to have something to cut: 120 steps, 13 probes.
+RESULT_SPEC = {**TINY_SPEC, "steps": 120}
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    redis_child, url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+    yield url
+    redis_child.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, broker_url: str) -> Settings:
+    # No worker consumes this queue: submitted jobs stay queued, which these tests rely on.
+    return Settings(data_dir=tmp_path, redis_url=broker_url, queue=f"test-{uuid.uuid4().hex}")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def sessions(client: TestClient):
+    return client.app.state.sessions
+
+
+@pytest.fixture(scope="session")
+def trained() -> ExperimentResult:
+    return gradcore.run(gradcore.ExperimentSpec(**RESULT_SPEC))
+
+
+@pytest.fixture
+def finished_job(sessions, trained: ExperimentResult) -> Callable[[TestClient], str]:
+    """Submit RESULT_SPEC and store `trained` as its result, as a worker would."""
+
+    def finish(client: TestClient) -> str:
+        job_id = client.post("/v1/experiments", json=RESULT_SPEC).json()["id"]
+        with sessions() as session:
+            assert store.start_job(session, job_id, "test-worker")
+            assert store.finish_job(session, job_id, trained) == "succeeded"
+        return job_id
+
+    return finish

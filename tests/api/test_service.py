@@ -1,0 +1,49 @@
+"""GET /v1/health and GET /v1/meta."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api import store
+from api.app import create_app
+from api.settings import Settings
+from tests.api.conftest import TINY_SPEC
+
+
+def test_health_reports_database_broker_and_workers(client: TestClient, sessions) -> None:
+    body = client.get("/v1/health").json()
+    assert body["database"] == {"ok": True, "detail": "sqlite"}
+    assert body["broker"]["ok"] is True
+    # No worker has beaten yet: the service cannot run jobs, and says so.
+    assert body["workers"] == [] and body["status"] == "degraded"
+    with sessions() as session:
+        store.beat(session, "w1@host")
+    body = client.get("/v1/health").json()
+    assert [w["name"] for w in body["workers"]] == ["w1@host"]
+    assert body["status"] == "ok"
+
+
+def test_health_reports_an_unreachable_broker(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/v1/health").json()
+        assert body["broker"]["ok"] is False and "REDIS_URL" in body["broker"]["detail"]
+        assert body["status"] == "degraded"
+        # Submitting then fails fast and clearly, and the job is not left queued.
+        response = client.post("/v1/experiments", json=TINY_SPEC)
+        assert response.status_code == 503 and "health" in response.json()["detail"]
+        assert client.get("/v1/experiments?status=queued").json()["total"] == 0
+
+
+def test_meta_describes_the_form(client: TestClient) -> None:
+    meta = client.get("/v1/meta").json()
+    assert {"tanh", "lstm", "gru", "indrnn", "irnn", "mlp"} <= set(meta["cells"])
+    assert "adding" in meta["tasks"] and set(meta["task_details"]) == set(meta["tasks"])
+    assert meta["clipping_modes"] == ["none", "norm", "value"]
+    assert "orthogonal" in meta["inits"]
+    assert meta["limits"]["seq_len_max"] == 10_000
+    assert meta["datasets"] == []
+    assert meta["statuses"] == [
+        "queued", "running", "succeeded", "failed", "cancelled", "diverged"
+    ]  # fmt: skip
+    assert "cell" in meta["spec_schema"]["properties"]

@@ -1,0 +1,141 @@
+"""The worker's job runner against a real SQLite database and the real engine, no broker."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import store
+from api.db import init_db, make_engine
+from api.settings import Settings
+from gradcore.spec import ExperimentSpec
+from worker.job import Ending, Throttle, run_job
+
+TINY = ExperimentSpec(
+    cell="tanh", task="adding", seq_len=20, hidden_size=16, steps=30, probe_every=10, batch_size=16
+)
+# Runs for minutes unless stopped.
+ENDLESS = TINY.model_copy(update={"steps": 100_000})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, progress_interval_s=0.05, cancel_check_interval_s=0.05)
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> sessionmaker[Session]:
+    return init_db(make_engine(settings))
+
+
+def _submit(sessions: sessionmaker[Session], spec: ExperimentSpec) -> str:
+    with sessions() as session:
+        return store.create_job(session, spec).id
+
+
+def _run(settings, sessions, job_id: str, shutdown: threading.Event | None = None) -> Ending:
+    return run_job(job_id, "w@test", settings, sessions, {}, shutdown or threading.Event())
+
+
+def _job(sessions: sessionmaker[Session], job_id: str):
+    with sessions() as session:
+        return store.get_job(session, job_id)
+
+
+def _in_background(target) -> threading.Thread:
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread
+
+
+def _wait_running(sessions, job_id: str) -> None:
+    for _ in range(400):
+        job = _job(sessions, job_id)
+        if job.status == "running" and job.progress_step > 0:
+            return
+        threading.Event().wait(0.025)
+    raise AssertionError(f"job never made progress: {job.status}")
+
+
+def test_a_job_runs_to_succeeded_with_its_result(settings, sessions) -> None:
+    job_id = _submit(sessions, TINY)
+    assert _run(settings, sessions, job_id) is Ending.FINISHED
+    job = _job(sessions, job_id)
+    assert job.status == "succeeded" and job.attempts == 1 and job.worker == "w@test"
+    assert job.started_at <= job.finished_at and job.progress_step == 30
+    assert job.summary["outcome"] == "completed"
+    with sessions() as session:
+        document = store.load_result(session, job_id)
+    assert document["hidden_grad"]["step"] == [0, 10, 20, 29]
+    assert len(document["loss"]["step"]) == 30
+
+
+def test_a_job_no_longer_queued_is_skipped(settings, sessions) -> None:
+    job_id = _submit(sessions, TINY)
+    with sessions() as session:
+        assert store.cancel_job(session, job_id)
+    assert _run(settings, sessions, job_id) is Ending.SKIPPED
+    assert _job(sessions, job_id).started_at is None
+
+
+def test_a_spec_the_engine_cannot_run_fails_with_what_to_do(settings, sessions) -> None:
+    spec = ExperimentSpec(cell="lstm", task="pixel_mnist", seq_len=784, dataset="absent")
+    job_id = _submit(sessions, spec)
+    assert _run(settings, sessions, job_id) is Ending.FINISHED
+    job = _job(sessions, job_id)
+    assert job.status == "failed" and job.finished_at is not None
+    assert "absent" in job.error and "submit again" in job.error
+
+
+def test_cancel_stops_a_running_job(settings, sessions) -> None:
+    job_id = _submit(sessions, ENDLESS)
+    thread = _in_background(lambda: _run(settings, sessions, job_id))
+    _wait_running(sessions, job_id)
+    with sessions() as session:
+        assert store.cancel_job(session, job_id)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    job = _job(sessions, job_id)
+    assert job.status == "cancelled" and 0 < job.summary["steps_completed"] < 100_000
+    with sessions() as session:
+        assert store.load_result(session, job_id)["summary"]["outcome"] == "stopped"
+
+
+def test_deleting_a_running_job_stops_it_and_stores_nothing(settings, sessions) -> None:
+    job_id = _submit(sessions, ENDLESS)
+    thread = _in_background(lambda: _run(settings, sessions, job_id))
+    _wait_running(sessions, job_id)
+    with sessions() as session:
+        assert store.delete_job(session, job_id)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    with sessions() as session:
+        assert store.get_job(session, job_id) is None
+        assert store.load_result(session, job_id) is None
+
+
+def test_worker_shutdown_puts_a_running_job_back_in_the_queue(settings, sessions) -> None:
+    job_id = _submit(sessions, ENDLESS)
+    shutdown = threading.Event()
+    endings: list[Ending] = []
+    thread = _in_background(lambda: endings.append(_run(settings, sessions, job_id, shutdown)))
+    _wait_running(sessions, job_id)
+    shutdown.set()
+    thread.join(timeout=10)
+    assert endings == [Ending.REQUEUED]
+    job = _job(sessions, job_id)
+    assert job.status == "queued" and job.started_at is None and job.progress_step == 0
+    # The next worker starts it afresh.
+    with sessions() as session:
+        assert store.start_job(session, job_id, "w2@test")
+    assert _job(sessions, job_id).attempts == 2
+
+
+def test_throttle_is_due_once_per_interval() -> None:
+    throttle = Throttle(60.0)
+    assert throttle.due() and not throttle.due()
+    always = Throttle(0.0)
+    assert always.due() and always.due()
