@@ -22,12 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--data-dir", type=Path, help="holds datasets/<name>/ (default: GRADFLOW_DATA_DIR)"
     )
+    alive = commands.add_parser("worker-alive", help="exit 0 if the named worker beat recently")
+    alive.add_argument("name", help="the worker's Celery hostname, e.g. gradflow@HOST")
     args = parser.parse_args(argv)
     settings = Settings()
+    # Imported per command, so that each loads only what it uses.
     if args.command == "serve":
         from cli.serve import serve
 
         return serve(settings)
+    if args.command == "worker-alive":
+        from cli.heartbeat import worker_alive
+
+        return worker_alive(settings, args.name)
     from cli.run_local import run_spec
 
     return run_spec(args.spec, args.output, args.data_dir or settings.data_dir)

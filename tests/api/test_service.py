@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from api import store
 from api.app import create_app
 from api.settings import Settings
+from cli.heartbeat import worker_alive
 from tests.api.conftest import TINY_SPEC
 
 
@@ -47,3 +48,10 @@ def test_meta_describes_the_form(client: TestClient) -> None:
         "queued", "running", "succeeded", "failed", "cancelled", "diverged"
     ]  # fmt: skip
     assert "cell" in meta["spec_schema"]["properties"]
+
+
+def test_worker_alive_reads_the_heartbeat(client: TestClient, sessions, settings) -> None:
+    assert worker_alive(settings, "w2@host") == 1
+    with sessions() as session:
+        store.beat(session, "w2@host")
+    assert worker_alive(settings, "w2@host") == 0

@@ -127,7 +127,9 @@ def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 def _drop_queue(url: str, queue: str) -> None:
     client = redis.Redis.from_url(url)
-    client.delete(queue, f"_kombu.binding.{queue}")
+    # The queue and kombu's bookkeeping keys for it all carry the queue's (unique) name.
+    for key in client.scan_iter(match=f"*{queue}*"):
+        client.delete(key)
     client.close()
 
 
