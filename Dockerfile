@@ -1,0 +1,28 @@
+# One image for the API and the workers. The CUDA build of torch runs on CPU-only hosts too;
+# pass --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu for a smaller image.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+# Torch first, in its own layer: it is most of the image and changes least often.
+RUN pip install --index-url "${TORCH_INDEX_URL}" "torch>=2.4,<2.14"
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY gradcore gradcore
+COPY api api
+COPY worker worker
+COPY cli cli
+RUN pip install .
+
+RUN useradd --create-home --uid 1000 gradflow \
+    && mkdir -p /data/datasets && chown -R gradflow /data
+USER gradflow
+ENV GRADFLOW_DATA_DIR=/data HOST=0.0.0.0 PORT=8000
+EXPOSE 8000
+
+CMD ["sh", "-c", "exec uvicorn --factory api.app:create_app --host \"$HOST\" --port \"$PORT\""]
