@@ -158,6 +158,7 @@ def finish_job(session: Session, job_id: str, result: ExperimentResult) -> str |
             status=status,
             summary=summary,
             progress_step=result.summary.steps_completed,
+            progress_loss=result.summary.final_loss,
             finished_at=utcnow(),
         )
     ).rowcount
