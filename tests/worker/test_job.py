@@ -73,6 +73,22 @@ def test_a_job_runs_to_succeeded_with_its_result(settings, sessions) -> None:
     assert len(document["loss"]["step"]) == 30
 
 
+def test_an_exploding_run_ends_diverged_with_its_result(settings, sessions) -> None:
+    # W_hh = 3I with ReLU overflows float32 within the first forward pass.
+    exploding = {
+        "cell": "relu",
+        "seq_len": 100,
+        "init": {"recurrent": "identity", "recurrent_scale": 3},
+    }
+    job_id = _submit(sessions, ExperimentSpec(**{**TINY.model_dump(), **exploding}))
+    assert _run(settings, sessions, job_id) is Ending.FINISHED
+    job = _job(sessions, job_id)
+    assert job.status == "diverged" and job.error is None
+    assert job.summary["diverged_at"] == 0 and "not finite" in job.summary["diverged_reason"]
+    with sessions() as session:
+        assert store.load_result(session, job_id)["loss"]["step"] == []
+
+
 def test_a_job_no_longer_queued_is_skipped(settings, sessions) -> None:
     job_id = _submit(sessions, TINY)
     with sessions() as session:
