@@ -91,6 +91,19 @@ class ProgressOut(BaseModel):
     loss: float | None = Field(description="the latest training loss")
     eta_seconds: float | None = Field(description="estimated time to finish; null until known")
 
+    @classmethod
+    def from_job(cls, job: Job) -> ProgressOut:
+        step, total, elapsed = job.progress_step, job.progress_total, job.progress_elapsed_s
+        # The rate so far predicts the rest; it is known once a running job made a step.
+        known = job.status == "running" and step > 0 and elapsed is not None
+        return cls(
+            step=step,
+            total=total,
+            fraction=step / total if total else 0.0,
+            loss=job.progress_loss,
+            eta_seconds=elapsed * (total - step) / step if known else None,
+        )
+
 
 class ExperimentBrief(BaseModel):
     """A job as listed: everything but its summary."""
@@ -107,23 +120,12 @@ class ExperimentBrief(BaseModel):
 
     @classmethod
     def from_job(cls, job: Job, **extra: Any) -> ExperimentBrief:
-        step, total, elapsed = job.progress_step, job.progress_total, job.progress_elapsed_s
-        eta = elapsed * (total - step) / step if step and elapsed is not None else None
-        if job.status != "running":
-            eta = None
-        progress = ProgressOut(
-            step=step,
-            total=total,
-            fraction=step / total if total else 0.0,
-            loss=job.progress_loss,
-            eta_seconds=eta,
-        )
         return cls(
             id=job.id,
             status=job.status,
             cancel_requested=job.cancel_requested,
             spec=ExperimentSpec.model_validate(job.spec),
-            progress=progress,
+            progress=ProgressOut.from_job(job),
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,

@@ -37,7 +37,9 @@ def test_small_experiment_end_to_end(client: httpx.Client) -> None:
 
 def test_cancel_a_queued_and_a_running_job(client: httpx.Client) -> None:
     running = submit(client, LONG_SPEC)
-    wait_for(client, running, "running")
+    progress = wait_for(client, running, "running")["progress"]
+    assert 0 < progress["fraction"] < 1 and progress["eta_seconds"] > 0
+    assert progress["loss"] is not None
     busy = client.get(f"/v1/experiments/{running}/results")
     assert busy.status_code == 409 and "running" in busy.json()["detail"]
 
