@@ -44,6 +44,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def service_env(**values: str) -> dict[str, str]:
+    """This environment without any service configuration of its own, plus `values`."""
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "HOST", "PORT")
+        and not key.startswith("GRADFLOW_")
+    }
+    return {**inherited, **values}
+
+
 def redis_reachable(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
@@ -64,10 +75,10 @@ class Stack:
         settings = Settings(
             data_dir=self.data_dir, queue=self.env["GRADFLOW_QUEUE"], port=int(self.env["PORT"])
         )
-        env = {**os.environ, **self.env}
+        env = service_env(**self.env)
         for name, command in (("api", api_command(settings)), ("worker", worker_command(settings))):
-            log = (self.data_dir / f"{name}.log").open("wb")
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            with (self.data_dir / f"{name}.log").open("wb") as log:
+                process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             self.children.append(Child(name, process))
         client = httpx.Client(base_url=f"http://127.0.0.1:{settings.port}", timeout=10)
         self._wait_ready(client)
@@ -104,9 +115,11 @@ def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     stacks: list[Stack] = []
 
     def start(**env: str) -> httpx.Client:
+        data_dir = tmp_path_factory.mktemp("stack")
         stack = Stack(
-            tmp_path_factory.mktemp("stack"),
+            data_dir,
             {
+                "GRADFLOW_DATA_DIR": str(data_dir),
                 "PORT": str(free_port()),
                 "GRADFLOW_QUEUE": f"gradflow-test-{uuid.uuid4().hex[:12]}",
                 "GRADFLOW_PROGRESS_INTERVAL_S": "0.2",
@@ -115,7 +128,6 @@ def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
             },
         )
         stacks.append(stack)
-        stack.env["GRADFLOW_DATA_DIR"] = str(stack.data_dir)
         return stack.start()
 
     yield start

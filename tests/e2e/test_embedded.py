@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import READY_TIMEOUT_S, check_small_experiment, free_port
+from tests.e2e.conftest import READY_TIMEOUT_S, check_small_experiment, free_port, service_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -34,8 +33,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("served")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(GRADFLOW_DATA_DIR=str(data_dir), PORT=str(port))
+    env = service_env(GRADFLOW_DATA_DIR=str(data_dir), PORT=str(port))
     with (data_dir / "serve.log").open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
