@@ -74,14 +74,16 @@ class FusedLayer(nn.Module):
             state = (zeros, zeros) if self.cell == "lstm" else zeros
         w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
         hiddens = []
-        for t in range(x.shape[0]):
+        # unbind, not x_proj[t]: each indexing op's backward would write a full (T, B, G*H)
+        # gradient, making the backward pass O(T^2).
+        for t, x_t in enumerate(x_proj.unbind(0)):
             if self.cell == "lstm":
-                state = lstm_step(x_proj[t], state, w_hh, b_hh)
+                state = lstm_step(x_t, state, w_hh, b_hh)
                 h = state[0]
             elif self.cell == "gru":
-                state = h = gru_step(x_proj[t], state, w_hh, b_hh)
+                state = h = gru_step(x_t, state, w_hh, b_hh)
             else:
-                state = h = rnn_step(x_proj[t], state, w_hh, b_hh, relu=self.cell != "tanh")
+                state = h = rnn_step(x_t, state, w_hh, b_hh, relu=self.cell != "tanh")
             recorder.watch(h, layer, t_offset + t)
             hiddens.append(h)
         return torch.stack(hiddens), state
@@ -119,8 +121,8 @@ class IndRNNLayer(nn.Module):
         x_proj = torch.nn.functional.linear(x, self.weight_ih, self.bias)  # (T, B, H)
         h = x.new_zeros(x.shape[1], self.hidden_size) if state is None else state
         hiddens = []
-        for t in range(x.shape[0]):
-            h = indrnn_step(x_proj[t], h, self.u)
+        for t, x_t in enumerate(x_proj.unbind(0)):  # unbind: see FusedLayer._unrolled
+            h = indrnn_step(x_t, h, self.u)
             if recorder is not None:
                 recorder.watch(h, layer, t_offset + t)
             hiddens.append(h)
