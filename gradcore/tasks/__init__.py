@@ -37,6 +37,7 @@ __all__ = [
     "TemporalOrder",
     "build_task",
     "describe_tasks",
+    "needs_dataset",
 ]
 
 TASK_NAMES: tuple[str, ...] = get_args(Task)
@@ -102,6 +103,11 @@ def build_task(spec: ExperimentSpec, datasets: Mapping[str, ImageSet] | None = N
     """The task `spec` names, at its seq_len. MNIST tasks take spec.dataset from `datasets`
     and raise DatasetUnavailable when it is not there."""
     return _BUILDERS[spec.task](spec, datasets)
+
+
+def needs_dataset(task: str) -> bool:
+    """Whether `task` reads spec.dataset from the data sets the server holds."""
+    return any(info.needs_dataset for info in _INFOS if info.name == task)
 
 
 def describe_tasks() -> dict[str, dict[str, object]]:

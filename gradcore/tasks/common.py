@@ -36,6 +36,7 @@ class TaskInfo:
     baseline_formula: str  # in terms of T = seq_len where it depends on it
     baseline_loss: float | None  # None where it depends on T
     fixed_seq_len: int | None  # pixel tasks: the number of pixels
+    needs_dataset: bool = False  # reads spec.dataset from the server's data sets
 
     def as_meta(self) -> dict[str, object]:
         """The description as plain JSON-ready data, keyed by field name (without the name)."""

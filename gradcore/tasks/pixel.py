@@ -94,6 +94,7 @@ def task_info(source: PixelSource, permuted: bool) -> TaskInfo:
         baseline_formula=f"log({NUM_CLASSES})",
         baseline_loss=math.log(NUM_CLASSES),
         fixed_seq_len=source.pixels,
+        needs_dataset=source is MNIST,
     )
 
 
