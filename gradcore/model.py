@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.cells import State
+from gradcore.esn import ESNLayer
 from gradcore.inits import init_blocks, init_matrix, init_vector
 from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer
 from gradcore.probes import HiddenGradNorms
@@ -37,11 +38,13 @@ class RecurrentNet(nn.Module):
     def __init__(self, spec: ExperimentSpec, input_size: int, output_size: int) -> None:
         super().__init__()
         sizes = [input_size] + [spec.hidden_size] * spec.num_layers
-        layers: list[RecurrentLayer] = []
+        layers: list[RecurrentLayer | ESNLayer] = []
         for layer in range(spec.num_layers):
             if spec.cell == "indrnn":
                 cap = indrnn_cap(spec.sequence_length)
                 layers.append(IndRNNLayer(sizes[layer], spec.hidden_size, cap))
+            elif spec.cell == "esn":
+                layers.append(ESNLayer(sizes[layer], spec.hidden_size, spec.esn))
             else:
                 layers.append(FusedLayer(spec.cell, sizes[layer], spec.hidden_size))
         self.layers = nn.ModuleList(layers)
@@ -146,6 +149,8 @@ def build_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Ne
 def _init_recurrent(net: RecurrentNet, spec: ExperimentSpec) -> None:
     init = spec.init
     for index, layer in enumerate(net.layers):
+        if isinstance(layer, ESNLayer):
+            continue  # the reservoir drew its own fixed weights
         if isinstance(layer, IndRNNLayer):
             # The paper: the last layer keeps long memory with |u| >= 2^(-1/T); others from 0.
             is_last = index == len(net.layers) - 1

@@ -12,8 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Cell = Literal["tanh", "relu", "irnn", "lstm", "gru", "indrnn", "mlp"]
-RECURRENT_CELLS: tuple[str, ...] = ("tanh", "relu", "irnn", "lstm", "gru", "indrnn")
+Cell = Literal["tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn", "mlp", "cnn"]
+RECURRENT_CELLS: tuple[str, ...] = ("tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn")
+# Cells that read the whole image at once: one probed "time step", depth across layers.
+FEEDFORWARD_CELLS: tuple[str, ...] = ("mlp", "cnn")
 
 Task = Literal[
     "adding",
@@ -66,6 +68,12 @@ LIMITS: dict[str, float] = {
     "max_norm_max": 1e6,
     "scale_max": 100.0,
     "seed_max": 2**31 - 1,
+    "esn_spectral_radius_max": 10.0,
+    "cg_iters_max": 500,
+    "damping_max": 1e6,
+    "structural_damping_max": 100.0,
+    "power_iters_max": 100,
+    "lyapunov_exponents_max": 64,
 }
 
 Dataset = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -94,6 +102,53 @@ class InitSpec(BaseModel):
         ge=-10,
         le=10,
         description="LSTM only: the forget-gate bias (b_ih's forget block; b_hh's is set to 0).",
+    )
+
+
+class ESNSpec(BaseModel):
+    """Echo state network reservoir (esn cell only): fixed, never trained."""
+
+    model_config = _STRICT
+
+    spectral_radius: float = Field(
+        0.9,
+        gt=0,
+        le=LIMITS["esn_spectral_radius_max"],
+        description="max |eigenvalue| the reservoir matrix is scaled to",
+    )
+    leak_rate: float = Field(
+        1.0, gt=0, le=1, description="a in h_t = (1 - a) h_{t-1} + a tanh(...); 1: no leak"
+    )
+    connectivity: float = Field(
+        0.1, gt=0, le=1, description="fraction of non-zero reservoir entries (sparsity)"
+    )
+    input_scale: float = Field(
+        1.0,
+        gt=0,
+        le=LIMITS["scale_max"],
+        description="input weights and biases are drawn from U(-input_scale, input_scale)",
+    )
+
+
+class ProbeSpec(BaseModel):
+    """Optional measurements of the recurrent map at probe steps (recurrent cells only)."""
+
+    model_config = _STRICT
+
+    jacobian_norms: bool = Field(
+        False, description="spectral norm of dh_T/dh_t for every t, by power iteration"
+    )
+    lyapunov_exponents: int = Field(
+        0,
+        ge=0,
+        le=int(LIMITS["lyapunov_exponents_max"]),
+        description="how many of the largest Lyapunov exponents to estimate (QR method); 0: off",
+    )
+    power_iters: int = Field(
+        20,
+        ge=1,
+        le=int(LIMITS["power_iters_max"]),
+        description="power iterations per Jacobian spectral norm",
     )
 
 
@@ -127,20 +182,48 @@ class OptimizerSpec(BaseModel):
 
     model_config = _STRICT
 
-    name: Literal["sgd", "adam", "rmsprop"] = "adam"
+    name: Literal["sgd", "adam", "rmsprop", "hessian_free"] = "adam"
     lr: float = Field(0.001, gt=0, le=LIMITS["lr_max"])
     momentum: float = Field(0.0, ge=0, lt=1, description="sgd and rmsprop")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 penalty coefficient")
     l1: float = Field(0.0, ge=0, le=1, description="L1 penalty coefficient (lr * l1 * sign(W))")
+    cg_max_iters: int = Field(
+        50,
+        ge=1,
+        le=int(LIMITS["cg_iters_max"]),
+        description="hessian_free: conjugate-gradient iterations per step, at most",
+    )
+    damping: float = Field(
+        1.0,
+        gt=0,
+        le=LIMITS["damping_max"],
+        description="hessian_free: initial Levenberg-Marquardt damping lambda (then adapted)",
+    )
+    structural_damping: float = Field(
+        1 / 30,
+        ge=0,
+        le=LIMITS["structural_damping_max"],
+        description="hessian_free: mu, the weight of the hidden-state damping term (mu * lambda)",
+    )
+
+    @model_validator(mode="after")
+    def _check_hessian_free(self) -> OptimizerSpec:
+        hf_fields = {"cg_max_iters", "damping", "structural_damping"} & self.model_fields_set
+        if self.name != "hessian_free" and hf_fields:
+            raise ValueError(f"{', '.join(sorted(hf_fields))}: apply to hessian_free only")
+        if self.name == "hessian_free" and (self.momentum > 0 or self.weight_decay > 0):
+            raise ValueError("hessian_free uses neither momentum nor weight_decay; leave them 0")
+        return self
 
 
 class TrainingSpec(BaseModel):
     """Full BPTT, or truncated BPTT with chunks of `tbptt_k` steps: the hidden state is carried
-    across chunks and the gradient cut between them."""
+    across chunks and the gradient cut between them, or UORO (Tallec & Ollivier 2017): a
+    forward-mode, rank-one, unbiased estimate of the BPTT gradient that stores no past states."""
 
     model_config = _STRICT
 
-    mode: Literal["bptt", "tbptt"] = "bptt"
+    mode: Literal["bptt", "tbptt", "uoro"] = "bptt"
     tbptt_k: int = Field(20, ge=1, le=int(LIMITS["seq_len_max"]))
 
 
@@ -159,11 +242,16 @@ class ExperimentSpec(BaseModel):
     )
     hidden_size: int = Field(128, ge=1, le=int(LIMITS["hidden_size_max"]))
     num_layers: int = Field(
-        1, ge=1, le=int(LIMITS["mlp_depth_max"]), description="Stacked layers (mlp: depth)"
+        1,
+        ge=1,
+        le=int(LIMITS["mlp_depth_max"]),
+        description="Stacked layers (mlp, cnn: depth)",
     )
     activation: Literal["sigmoid", "tanh", "relu"] = Field(
-        "sigmoid", description="mlp only: the hidden layers' nonlinearity"
+        "sigmoid", description="mlp and cnn only: the hidden layers' nonlinearity"
     )
+    esn: ESNSpec = ESNSpec()
+    probes: ProbeSpec = ProbeSpec()
     init: InitSpec = InitSpec()
     clipping: Clipping = ClipNone()
     optimizer: OptimizerSpec = OptimizerSpec()
@@ -192,7 +280,8 @@ class ExperimentSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check_combination(self) -> ExperimentSpec:
-        if self.cell != "mlp" and self.num_layers > LIMITS["num_layers_max"]:
+        feedforward = self.cell in FEEDFORWARD_CELLS
+        if not feedforward and self.num_layers > LIMITS["num_layers_max"]:
             raise ValueError(
                 f"num_layers: at most {int(LIMITS['num_layers_max'])} for recurrent cells"
             )
@@ -203,8 +292,8 @@ class ExperimentSpec(BaseModel):
             )
         if self.seq_len < MIN_SEQ_LEN.get(self.task, 1):
             raise ValueError(f"seq_len: task {self.task} needs at least {MIN_SEQ_LEN[self.task]}")
-        if self.cell == "mlp" and fixed is None:
-            raise ValueError("task: the mlp cell runs on a pixel task (flattened images)")
+        if feedforward and fixed is None:
+            raise ValueError(f"task: the {self.cell} cell runs on a pixel task (whole images)")
         if self.cell == "indrnn" and self.init.recurrent not in INDRNN_RECURRENT_INITS:
             raise ValueError(
                 f"init.recurrent: indrnn's recurrent weight is a vector; use one of "
@@ -212,7 +301,26 @@ class ExperimentSpec(BaseModel):
             )
         if self.init.forget_bias is not None and self.cell != "lstm":
             raise ValueError("init.forget_bias: applies to the lstm cell only")
+        self._check_extensions(feedforward)
         return self
+
+    def _check_extensions(self, feedforward: bool) -> None:
+        if self.cell != "esn" and self.esn.model_fields_set:
+            raise ValueError("esn: applies to the esn cell only")
+        if self.cell == "esn" and self.init != InitSpec():
+            raise ValueError("init: the esn reservoir is drawn as the esn block says")
+        if self.cell == "cnn" and "identity" in (self.init.recurrent, self.init.input):
+            raise ValueError("init: identity does not apply to convolution kernels")
+        probing = self.probes.jacobian_norms or self.probes.lyapunov_exponents > 0
+        if feedforward and probing:
+            raise ValueError("probes: the recurrent-map measurements need a recurrent cell")
+        state_size = self.hidden_size * (2 if self.cell == "lstm" else 1)
+        if self.probes.lyapunov_exponents > state_size:
+            raise ValueError(f"probes.lyapunov_exponents: at most the state size {state_size}")
+        if self.training.mode == "uoro" and (feedforward or self.cell == "esn"):
+            raise ValueError("training.mode uoro: trains recurrent weights; not for mlp/cnn/esn")
+        if self.optimizer.name == "hessian_free" and self.training.mode != "bptt":
+            raise ValueError("optimizer hessian_free: uses full BPTT (training.mode bptt)")
 
     @property
     def sequence_length(self) -> int:
