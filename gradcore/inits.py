@@ -35,7 +35,8 @@ def init_matrix(weight: Tensor, scheme: InitScheme, scale: float | None) -> None
         # Rectangular matrices get ones on the main diagonal, as torch.nn.init.eye_.
         nn.init.eye_(weight).mul_(gain)
     elif scheme == "normal":
-        std = 1.0 / math.sqrt(weight.shape[1]) if scale is None else scale
+        fan_in = weight[0].numel()  # in_features; in_channels * kernel area for a conv
+        std = 1.0 / math.sqrt(fan_in) if scale is None else scale
         nn.init.normal_(weight, 0.0, std)
     else:
         raise ValueError(f"init: unknown scheme {scheme!r}")

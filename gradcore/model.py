@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.cells import State
+from gradcore.cnn import DeepCNN
 from gradcore.esn import ESNLayer
 from gradcore.inits import init_blocks, init_matrix, init_vector
 from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer
@@ -130,7 +131,7 @@ class DeepMLP(nn.Module):
         """Nothing to enforce."""
 
 
-Network = RecurrentNet | DeepMLP
+Network = RecurrentNet | DeepMLP | DeepCNN
 
 
 def build_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Network:
@@ -138,6 +139,10 @@ def build_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Ne
     if spec.cell == "mlp":
         # The MLP reads the whole sequence at once: T steps of input_size features.
         net: Network = DeepMLP(spec, spec.sequence_length * input_size, output_size)
+        _init_mlp(net, spec)
+    elif spec.cell == "cnn":
+        pixels = spec.sequence_length * input_size
+        net = DeepCNN(spec, pixels, output_size, ACTIVATIONS[spec.activation]())
         _init_mlp(net, spec)
     else:
         net = RecurrentNet(spec, input_size, output_size)
@@ -176,7 +181,7 @@ def _init_recurrent(net: RecurrentNet, spec: ExperimentSpec) -> None:
 
 
 @torch.no_grad()
-def _init_mlp(net: DeepMLP, spec: ExperimentSpec) -> None:
+def _init_mlp(net: DeepMLP | DeepCNN, spec: ExperimentSpec) -> None:
     # The first layer maps pixels to units (the "input" weights); the rest are hidden-to-hidden,
     # the untied counterpart of a recurrent matrix, so they take the "recurrent" scheme.
     for index, linear in enumerate(net.layers):

@@ -76,8 +76,9 @@ def run(
     net = seeded_network(spec, task.input_size, task.output_size).to(device)
     named = net.named_weights()
     params = [p for _, p in named]
-    # Weight change is tracked for matrices (and IndRNN's recurrent vector), not biases.
-    tracked = [(n, p) for n, p in named if p.dim() == 2 or n.endswith(".u")]
+    # Weight change is tracked for matrices and conv kernels (and IndRNN's recurrent vector),
+    # not biases.
+    tracked = [(n, p) for n, p in named if p.dim() >= 2 or n.endswith(".u")]
     optimizer = build_optimizer(spec.optimizer, params)
     radius_start = spectral_radii(net)
     trace = TraceBuilder(
