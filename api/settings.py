@@ -50,6 +50,36 @@ class Settings(BaseSettings):
     worker_seen_s: float = Field(
         60.0, gt=0, description="A worker silent for longer is not listed by /v1/health."
     )
+    # Reliability: how long a job may run, how often it may be retried, when it counts as lost.
+    job_time_limit_s: float = Field(
+        6 * 3600.0, gt=0, description="Wall-clock limit of one run; past it the job ends failed."
+    )
+    max_attempts: int = Field(
+        3, ge=1, le=100, description="Starts of one job before a lost worker makes it fail."
+    )
+    heartbeat_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="A running job whose worker has not touched it for longer is re-queued.",
+    )
+    reconcile_interval_s: float = Field(
+        15.0, gt=0, description="Time between two passes of each worker's job reconciler."
+    )
+    # Security: limits on what one request or one API key may ask for. Defaults admit every
+    # spec gradcore accepts, except for the cost (steps x batch x length x layers x hidden^2).
+    limit_seq_len: int = Field(10_000, ge=1, description="Largest seq_len accepted.")
+    limit_hidden_size: int = Field(1024, ge=1, description="Largest hidden_size accepted.")
+    limit_num_layers: int = Field(64, ge=1, description="Largest num_layers accepted.")
+    limit_steps: int = Field(100_000, ge=1, description="Largest steps accepted.")
+    limit_batch_size: int = Field(1024, ge=1, description="Largest batch_size accepted.")
+    limit_cost: float = Field(1e14, gt=0, description="Largest estimated cost accepted.")
+    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
+    max_active_jobs_per_key: int = Field(
+        20, ge=1, description="Queued plus running jobs one API key may have at once."
+    )
+    submit_rate_per_minute: int = Field(
+        60, ge=1, description="Submissions one API key may make per minute (per API process)."
+    )
 
     @property
     def broker_url(self) -> str:

@@ -32,9 +32,15 @@ class JobFilter:
     status: str | None = None
     cell: str | None = None
     task: str | None = None
+    owner: str | None = None
 
 
-def create_job(session: Session, spec: ExperimentSpec) -> Job:
+def create_job(
+    session: Session,
+    spec: ExperimentSpec,
+    owner: str | None = None,
+    idempotency_key: str | None = None,
+) -> Job:
     job = Job(
         id=uuid.uuid4().hex,
         status="queued",
@@ -42,6 +48,8 @@ def create_job(session: Session, spec: ExperimentSpec) -> Job:
         task=spec.task,
         spec=spec.model_dump(mode="json"),
         progress_total=spec.steps,
+        owner=owner,
+        idempotency_key=idempotency_key,
     )
     session.add(job)
     session.commit()
@@ -69,11 +77,14 @@ def list_jobs(session: Session, where: JobFilter, limit: int, offset: int) -> tu
 
 
 def _transition(session: Session, job_id: str, *from_status: str, **values: Any) -> bool:
-    changed = session.execute(
-        update(Job).where(Job.id == job_id, Job.status.in_(from_status)).values(**values)
-    ).rowcount
+    return update_jobs(session, Job.id == job_id, Job.status.in_(from_status), **values) == 1
+
+
+def update_jobs(session: Session, *conditions: Any, **values: Any) -> int:
+    """Set `values` on the jobs matching `conditions`, in its own transaction; how many."""
+    changed = session.execute(update(Job).where(*conditions).values(**values)).rowcount
     session.commit()
-    return changed == 1
+    return changed
 
 
 def cancel_job(session: Session, job_id: str) -> bool:
@@ -96,10 +107,11 @@ def fail_job(session: Session, job_id: str, error: str) -> None:
     )
 
 
-def start_job(session: Session, job_id: str, worker: str) -> bool:
-    """Claim a queued job for `worker`. False: it was cancelled, deleted or already claimed."""
+def start_job(session: Session, job_id: str, worker: str) -> int | None:
+    """Claim a queued job for `worker`: the attempt number this start is, or None when the job
+    was cancelled, deleted or already claimed."""
     now = utcnow()
-    return _transition(
+    claimed = _transition(
         session,
         job_id,
         "queued",
@@ -109,21 +121,28 @@ def start_job(session: Session, job_id: str, worker: str) -> bool:
         worker=worker,
         attempts=Job.attempts + 1,
     )
+    return session.scalar(select(Job.attempts).where(Job.id == job_id)) if claimed else None
+
+
+NOT_STARTED: dict[str, Any] = {
+    "status": "queued",
+    "started_at": None,
+    "heartbeat_at": None,
+    "progress_step": 0,
+    "progress_loss": None,
+    "progress_elapsed_s": None,
+    "worker": None,
+}
 
 
 def requeue_job(session: Session, job_id: str) -> bool:
     """Put a running job back to queued, as if never started (its worker is going away)."""
-    return _transition(
-        session,
-        job_id,
-        "running",
-        status="queued",
-        started_at=None,
-        progress_step=0,
-        progress_loss=None,
-        progress_elapsed_s=None,
-        worker=None,
-    )
+    return _transition(session, job_id, "running", **NOT_STARTED)
+
+
+def touch_jobs(session: Session, worker: str) -> None:
+    """Heartbeat of the jobs `worker` runs, independent of how long one training step takes."""
+    update_jobs(session, Job.worker == worker, Job.status == "running", heartbeat_at=utcnow())
 
 
 def record_progress(session: Session, job_id: str, progress: Progress) -> None:
@@ -139,23 +158,40 @@ def record_progress(session: Session, job_id: str, progress: Progress) -> None:
     )
 
 
-def should_stop(session: Session, job_id: str) -> bool:
-    """True when the job was cancelled or deleted while running."""
-    flag = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+def should_stop(session: Session, job_id: str, attempt: int | None = None) -> bool:
+    """True when the job was cancelled or deleted while running, or (given the `attempt` this
+    run is) when the run is no longer the job's current one: it was declared lost and re-queued,
+    or failed for overrunning its time limit."""
+    row = session.execute(
+        select(Job.cancel_requested, Job.status, Job.attempts).where(Job.id == job_id)
+    ).first()
     session.rollback()  # end the read so a long run never pins an old snapshot
-    return flag is None or flag
+    if row is None or row.cancel_requested:
+        return True
+    return attempt is not None and (row.status != "running" or row.attempts != attempt)
 
 
-def finish_job(session: Session, job_id: str, result: ExperimentResult) -> str | None:
+def finish_job(
+    session: Session,
+    job_id: str,
+    result: ExperimentResult,
+    attempt: int | None = None,
+    error: str | None = None,
+) -> str | None:
     """Store the result and set the end state in one transaction; the new status, or None
-    when the job is gone (deleted while running)."""
-    status = OUTCOME_STATUS[result.summary.outcome]
+    when the job is gone (deleted while running) or, given `attempt`, no longer this run's.
+    With `error` the job ends failed, keeping the partial result (e.g. past its time limit)."""
+    status = "failed" if error else OUTCOME_STATUS[result.summary.outcome]
     summary = result.summary.model_dump(mode="json")
+    this_run = [Job.id == job_id, Job.status == "running"]
+    if attempt is not None:
+        this_run.append(Job.attempts == attempt)
     changed = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "running")
+        .where(*this_run)
         .values(
             status=status,
+            error=error,
             summary=summary,
             progress_step=result.summary.steps_completed,
             progress_loss=result.summary.final_loss,

@@ -36,4 +36,10 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def enqueue(celery: Celery, queue: str, job_id: str) -> None:
+    """Send a job's message. The task id is the job id, so the reconciler can tell which jobs
+    have a message in Redis."""
+    celery.send_task(RUN_EXPERIMENT, args=[job_id], queue=queue, task_id=job_id)
+
+
 app = make_celery(Settings())

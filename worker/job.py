@@ -54,16 +54,21 @@ def run_job(
     shutdown: threading.Event,
 ) -> Ending:
     with sessions() as session:
-        if not store.start_job(session, job_id, worker):
+        attempt = store.start_job(session, job_id, worker)
+        if attempt is None:
             log.info("job %s is no longer queued; skipped", job_id)
             return Ending.SKIPPED
         spec = ExperimentSpec.model_validate(store.get_job(session, job_id).spec)
-    log.info("job %s started: %s on %s, %d steps", job_id, spec.cell, spec.task, spec.steps)
+    log.info(
+        "job %s started (attempt %d): %s on %s, %d steps",
+        *(job_id, attempt, spec.cell, spec.task, spec.steps),
+    )
+    stop = StopReader(job_id, attempt, sessions, settings, shutdown)
     try:
         result = gradcore.run(
             spec,
             on_progress=_progress_writer(job_id, sessions, settings.progress_interval_s),
-            should_stop=_stop_reader(job_id, sessions, settings.cancel_check_interval_s, shutdown),
+            should_stop=stop,
             datasets=datasets,
         )
     except ValueError as exc:
@@ -78,26 +83,30 @@ def run_job(
             "Submit again; if it fails the same way, report it with the spec.",
         )
         return Ending.FINISHED
-    return _store(job_id, sessions, result, shutdown)
+    return _store(job_id, sessions, result, stop)
 
 
 def _store(
-    job_id: str,
-    sessions: sessionmaker[Session],
-    result: ExperimentResult,
-    shutdown: threading.Event,
+    job_id: str, sessions: sessionmaker[Session], result: ExperimentResult, stop: StopReader
 ) -> Ending:
+    error = None
+    if result.summary.outcome == "stopped" and stop.timed_out:
+        error = (
+            f"time limit: stopped after {stop.time_limit_s:g} s "
+            f"(GRADFLOW_JOB_TIME_LIMIT_S) at step {result.summary.steps_completed}; the partial "
+            "result is kept. Ask for fewer steps or a smaller model."
+        )
     with sessions() as session:
         stopped_for_shutdown = (
             result.summary.outcome == "stopped"
-            and shutdown.is_set()
-            and not store.should_stop(session, job_id)
+            and stop.shutdown.is_set()
+            and not store.should_stop(session, job_id, stop.attempt)
         )
         if stopped_for_shutdown and store.requeue_job(session, job_id):
             log.info("job %s put back in the queue: the worker is shutting down", job_id)
             return Ending.REQUEUED
-        status = store.finish_job(session, job_id, result)
-    log.info("job %s ended %s", job_id, status or "deleted while running")
+        status = store.finish_job(session, job_id, result, stop.attempt, error)
+    log.info("job %s ended %s", job_id, status or "deleted, or taken over, while running")
     return Ending.FINISHED
 
 
@@ -120,17 +129,32 @@ def _progress_writer(
     return write
 
 
-def _stop_reader(
-    job_id: str, sessions: sessionmaker[Session], interval: float, shutdown: threading.Event
-) -> Callable[[], bool]:
-    throttle = Throttle(interval)
+class StopReader:
+    """gradcore's `should_stop` for one run: true on shutdown, past the time limit, or when
+    the database says stop (cancelled, deleted, or this run is no longer the job's current)."""
 
-    def should_stop() -> bool:
-        if shutdown.is_set():
+    def __init__(
+        self,
+        job_id: str,
+        attempt: int,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        shutdown: threading.Event,
+    ) -> None:
+        self.job_id, self.attempt = job_id, attempt
+        self.sessions, self.shutdown = sessions, shutdown
+        self.time_limit_s = settings.job_time_limit_s
+        self.deadline = time.monotonic() + settings.job_time_limit_s
+        self.timed_out = False
+        self.throttle = Throttle(settings.cancel_check_interval_s)
+
+    def __call__(self) -> bool:
+        if self.shutdown.is_set():
             return True
-        if not throttle.due():
+        if time.monotonic() > self.deadline:
+            self.timed_out = True
+            return True
+        if not self.throttle.due():
             return False
-        with sessions() as session:
-            return store.should_stop(session, job_id)
-
-    return should_stop
+        with self.sessions() as session:
+            return store.should_stop(session, self.job_id, self.attempt)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,9 +25,13 @@ from gradcore.tasks import ImageSet
 from worker.celery_app import RUN_EXPERIMENT, app
 from worker.datasets import load_image_sets
 from worker.job import Ending, run_job
+from worker.reconciler import reconcile
 
 log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_S = 10.0
+# Names this process on the jobs it claims. A restarted worker keeps its Celery hostname (and,
+# in a container, its pid), so only this token tells its jobs from its predecessor's.
+INSTANCE = uuid.uuid4().hex[:8]
 
 # Set when Celery begins a warm shutdown: the running job stops and goes back to the queue.
 shutdown = threading.Event()
@@ -51,13 +56,23 @@ def runtime() -> Runtime:
 @app.task(name=RUN_EXPERIMENT, bind=True)
 def run_experiment(self: Any, job_id: str) -> None:
     rt = runtime()
-    ending = run_job(job_id, self.request.hostname, rt.settings, rt.sessions, rt.datasets, shutdown)
+    worker = claimant(self.request.hostname)
+    ending = run_job(job_id, worker, rt.settings, rt.sessions, rt.datasets, shutdown)
     if ending is Ending.REQUEUED:
         raise Reject("worker shutting down", requeue=True)
 
 
+def claimant(hostname: str) -> str:
+    return f"{hostname}#{INSTANCE}"
+
+
+def heartbeat_interval(settings: Settings) -> float:
+    # Several beats per timeout, so one slow database write never makes a job look lost.
+    return min(HEARTBEAT_INTERVAL_S, settings.heartbeat_timeout_s / 4)
+
+
 def _beat_forever(name: str) -> None:
-    while not shutdown.wait(HEARTBEAT_INTERVAL_S):
+    while not shutdown.wait(heartbeat_interval(runtime().settings)):
         _beat(name)
 
 
@@ -65,8 +80,20 @@ def _beat(name: str) -> None:
     try:
         with runtime().sessions() as session:
             store.beat(session, name)
+            store.touch_jobs(session, claimant(name))
     except SQLAlchemyError:
         log.exception("heartbeat of %s not recorded", name)
+
+
+def _reconcile_forever() -> None:
+    rt = runtime()
+    while True:
+        try:
+            reconcile(rt.settings, rt.sessions, app)
+        except Exception:  # the broker or the database may be down for a while; try again
+            log.exception("reconciler pass failed")
+        if shutdown.wait(rt.settings.reconcile_interval_s):
+            return
 
 
 @signals.worker_ready.connect
@@ -75,6 +102,7 @@ def _start_heartbeat(sender: Any, **_: Any) -> None:
     threading.Thread(
         target=_beat_forever, args=(sender.hostname,), name="heartbeat", daemon=True
     ).start()
+    threading.Thread(target=_reconcile_forever, name="reconciler", daemon=True).start()
 
 
 @signals.worker_shutting_down.connect

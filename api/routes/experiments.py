@@ -17,7 +17,7 @@ from api.result_view import view_result
 from api.schemas import ExperimentBrief, ExperimentOut, ExperimentPage, ListQuery, ResultQuery
 from gradcore.result import ExperimentResult
 from gradcore.spec import ExperimentSpec
-from worker.celery_app import RUN_EXPERIMENT
+from worker.celery_app import enqueue
 from worker.datasets import available_datasets
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def submit(
             )
     job = store.create_job(session, spec)
     try:
-        celery.send_task(RUN_EXPERIMENT, args=[job.id], queue=settings.queue)
+        enqueue(celery, settings.queue, job.id)
     except OperationalError as exc:
         log.error("could not enqueue job %s: %s", job.id, exc)
         store.fail_job(session, job.id, f"the broker was unreachable at submission ({exc})")

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import store
-from api.db import init_db, make_engine
-from api.settings import Settings
 from gradcore.spec import ExperimentSpec
 from worker.job import Ending, Throttle, run_job
 
@@ -19,16 +15,6 @@ TINY = ExperimentSpec(
 )
 # Runs for minutes unless stopped.
 ENDLESS = TINY.model_copy(update={"steps": 100_000})
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, progress_interval_s=0.05, cancel_check_interval_s=0.05)
-
-
-@pytest.fixture
-def sessions(settings: Settings) -> sessionmaker[Session]:
-    return init_db(make_engine(settings))
 
 
 def _submit(sessions: sessionmaker[Session], spec: ExperimentSpec) -> str:

@@ -1,0 +1,63 @@
+"""State changes for jobs whose worker or message was lost: the reconciler's side of the store.
+
+Each change is a conditional UPDATE that re-checks what made the job look lost, so a worker
+that comes back, or two reconcilers acting at once, can never both win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import Job, utcnow
+from api.store import NOT_STARTED, update_jobs
+
+
+def lost_jobs(session: Session, silent_since: datetime) -> list[tuple[str, int]]:
+    """(id, attempts) of running jobs whose worker has not touched them since `silent_since`."""
+    rows = session.execute(
+        select(Job.id, Job.attempts).where(Job.status == "running", Job.heartbeat_at < silent_since)
+    ).all()
+    session.rollback()
+    return [(job_id, attempts) for job_id, attempts in rows]
+
+
+def recover_lost_job(
+    session: Session, job_id: str, attempts: int, silent_since: datetime, error: str | None
+) -> bool:
+    """Re-queue a lost running job or, given `error`, fail it; only while it is still the same
+    silent attempt."""
+    still_lost = (
+        Job.id == job_id,
+        Job.status == "running",
+        Job.attempts == attempts,
+        Job.heartbeat_at < silent_since,
+    )
+    failed = {"status": "failed", "error": error, "finished_at": utcnow()}
+    values = NOT_STARTED if error is None else failed
+    return update_jobs(session, *still_lost, **values) == 1
+
+
+def fail_overdue_jobs(session: Session, started_before: datetime, error: str) -> int:
+    """Fail running jobs started before `started_before`: their worker missed the time limit
+    (stuck inside one step, say). The worker notices at its next check and stops."""
+    return update_jobs(
+        session,
+        Job.status == "running",
+        Job.started_at < started_before,
+        status="failed",
+        error=error,
+        finished_at=utcnow(),
+    )
+
+
+def queued_job_ids(session: Session, created_before: datetime) -> list[str]:
+    ids = list(
+        session.scalars(
+            select(Job.id).where(Job.status == "queued", Job.created_at < created_before)
+        )
+    )
+    session.rollback()
+    return ids

@@ -1,0 +1,163 @@
+"""The reconciler against a real database and the machine's real Redis, faults made by hand:
+lost heartbeats, a queue deleted from Redis, a run far past its time limit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import store
+from api.db import init_db, make_engine
+from api.models import Job, utcnow
+from api.settings import Settings
+from gradcore.spec import ExperimentSpec
+from tests.e2e.conftest import REAL_REDIS_URL, redis_reachable
+from worker.celery_app import enqueue, make_celery
+from worker.reconciler import live_message_ids, reconcile
+
+pytestmark = pytest.mark.skipif(
+    not redis_reachable(REAL_REDIS_URL),
+    reason=f"no Redis at {REAL_REDIS_URL} (set GRADFLOW_TEST_REDIS_URL to use another)",
+)
+TINY = ExperimentSpec(cell="tanh", task="adding", seq_len=20, hidden_size=16, steps=30)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    settings = Settings(
+        data_dir=tmp_path,
+        redis_url=REAL_REDIS_URL,
+        queue=f"test-reconcile-{uuid.uuid4().hex[:12]}",
+        heartbeat_timeout_s=5,
+        max_attempts=2,
+        reconcile_interval_s=1.0,
+        job_time_limit_s=60,
+    )
+    yield settings
+    client = redis.Redis.from_url(REAL_REDIS_URL)
+    for key in client.scan_iter(match=f"*{settings.queue}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def sessions(settings: Settings) -> sessionmaker[Session]:
+    return init_db(make_engine(settings))
+
+
+@pytest.fixture
+def celery(settings: Settings) -> Celery:
+    return make_celery(settings)
+
+
+def _queued(sessions: sessionmaker[Session], celery: Celery, settings: Settings) -> str:
+    with sessions() as session:
+        job_id = store.create_job(session, TINY).id
+    enqueue(celery, settings.queue, job_id)
+    return job_id
+
+
+def _age(sessions: sessionmaker[Session], job_id: str, **seconds_ago: float) -> None:
+    """Move the job's timestamps into the past, as if time had passed without a heartbeat."""
+    values = {name: utcnow() - timedelta(seconds=ago) for name, ago in seconds_ago.items()}
+    with sessions() as session:
+        store.update_jobs(session, Job.id == job_id, **values)
+
+
+def _claim(sessions: sessionmaker[Session], celery: Celery, job_id: str) -> int:
+    """What a worker does before it is killed: take the message, then claim the row."""
+    with celery.connection_for_write() as connection:
+        connection.default_channel.client.delete(celery.conf.task_default_queue)
+    with sessions() as session:
+        return store.start_job(session, job_id, "killed@test#1")
+
+
+def _pass(settings: Settings, sessions: sessionmaker[Session], celery: Celery):
+    """A reconciler pass as if the last one were an interval ago."""
+    redis.Redis.from_url(REAL_REDIS_URL).delete(f"gradflow:reconcile:{settings.queue}")
+    return reconcile(settings, sessions, celery)
+
+
+def _live(celery: Celery, settings: Settings) -> set[str]:
+    with celery.connection_for_write() as connection:
+        return live_message_ids(connection.default_channel.client, settings.queue)
+
+
+def _job(sessions: sessionmaker[Session], job_id: str) -> Job:
+    with sessions() as session:
+        return store.get_job(session, job_id)
+
+
+def test_a_silent_running_job_is_requeued_then_failed_after_max_attempts(
+    settings, sessions, celery
+) -> None:
+    job_id = _queued(sessions, celery, settings)
+    assert _claim(sessions, celery, job_id) == 1
+    assert _pass(settings, sessions, celery).requeued == []  # its heartbeat is fresh
+    _age(sessions, job_id, heartbeat_at=10)
+    assert _pass(settings, sessions, celery).requeued == [job_id]
+    job = _job(sessions, job_id)
+    assert job.status == "queued" and job.attempts == 1 and job.worker is None
+    assert _live(celery, settings) == {job_id}
+
+    assert _claim(sessions, celery, job_id) == 2
+    _age(sessions, job_id, heartbeat_at=10)
+    assert _pass(settings, sessions, celery).failed == [job_id]
+    job = _job(sessions, job_id)
+    assert job.status == "failed" and "2 attempts" in job.error and "GRADFLOW_MAX" in job.error
+    assert _live(celery, settings) == set()
+
+
+def test_a_worker_touching_its_job_keeps_it(settings, sessions, celery) -> None:
+    job_id = _queued(sessions, celery, settings)
+    _claim(sessions, celery, job_id)
+    _age(sessions, job_id, heartbeat_at=10)
+    with sessions() as session:
+        store.touch_jobs(session, "killed@test#1")
+    assert _pass(settings, sessions, celery).requeued == []
+    assert _job(sessions, job_id).status == "running"
+
+
+def test_queued_jobs_whose_messages_were_lost_are_sent_again(settings, sessions, celery) -> None:
+    kept, lost = (_queued(sessions, celery, settings) for _ in range(2))
+    fresh = _queued(sessions, celery, settings)
+    for job_id in (kept, lost):
+        _age(sessions, job_id, created_at=5)
+    client = redis.Redis.from_url(REAL_REDIS_URL)
+    # Lose one message: take both out of the list, put one back.
+    messages = client.lrange(settings.queue, 0, -1)
+    client.delete(settings.queue)
+    client.lpush(settings.queue, *[m for m in messages if kept.encode() in m])
+    assert _live(celery, settings) == {kept}
+    # The fresh job's message may still be on its way from the API: it is left alone.
+
+    assert _pass(settings, sessions, celery).resent == [lost]
+    assert _live(celery, settings) == {kept, lost}
+    assert fresh not in _live(celery, settings)
+    assert _pass(settings, sessions, celery).resent == []
+    client.close()
+
+
+def test_a_job_far_past_its_time_limit_fails(settings, sessions, celery) -> None:
+    job_id = _queued(sessions, celery, settings)
+    _claim(sessions, celery, job_id)
+    # Its worker still beats (stuck inside one long step), but it started long ago.
+    _age(sessions, job_id, started_at=settings.job_time_limit_s + 10)
+    assert _pass(settings, sessions, celery).overdue == 1
+    job = _job(sessions, job_id)
+    assert job.status == "failed" and job.error.startswith("time limit")
+    # Its worker sees that at its next check and stops; what it stores afterwards is refused.
+    with sessions() as session:
+        assert store.should_stop(session, job_id, attempt=1)
+
+
+def test_only_one_reconciler_acts_per_interval(settings, sessions, celery) -> None:
+    assert _pass(settings, sessions, celery) is not None
+    assert reconcile(settings, sessions, celery) is None
