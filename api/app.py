@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import auth, errors, limits
 from api.db import init_db, make_engine
 from api.routes import experiments, health, meta
 from api.settings import Settings
@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Gradflow", version="1", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    # Outermost last: authentication first, then the body size limit, then the routes.
+    limits.install(app, settings)
+    auth.install(app)
     for module in (experiments, health, meta):
         app.include_router(module.router, prefix="/v1")
     return app

@@ -70,3 +70,15 @@ class Worker(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     started_at: Mapped[datetime]
     last_seen: Mapped[datetime]
+
+
+class ApiKey(Base):
+    """An API key (see api/keys.py): the public id owns jobs; only the secret's hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

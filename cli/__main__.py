@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from api.settings import Settings
+from cli.keys import add_keys_command, run_keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     alive = commands.add_parser("worker-alive", help="exit 0 if the named worker beat recently")
     alive.add_argument("name", help="the worker's Celery hostname, e.g. gradflow@HOST")
+    add_keys_command(commands)
     args = parser.parse_args(argv)
     settings = Settings()
     # Imported per command, so that each loads only what it uses.
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         from cli.serve import serve
 
         return serve(settings)
+    if args.command == "keys":
+        return run_keys(args, settings)
     if args.command == "worker-alive":
         from cli.heartbeat import worker_alive
 

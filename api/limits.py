@@ -1,0 +1,141 @@
+"""This server's limits on what a request may ask for; each refusal names the limit and the
+setting that raises it.
+
+- spec size and cost: a 422 on the field at fault (cost: on the body);
+- request body size: a 413, checked on the declared length and on the bytes as they arrive;
+- queued plus running jobs per API key, and submissions per key per minute: a 429.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.models import Job
+from api.settings import Settings
+from gradcore.spec import ExperimentSpec
+
+# Spec field -> the setting that bounds it.
+SPEC_LIMITS: dict[str, str] = {
+    "seq_len": "limit_seq_len",
+    "hidden_size": "limit_hidden_size",
+    "num_layers": "limit_num_layers",
+    "steps": "limit_steps",
+    "batch_size": "limit_batch_size",
+}
+RATE_WINDOW_S = 60.0
+
+
+def env_name(setting: str) -> str:
+    return f"GRADFLOW_{setting.upper()}"
+
+
+def check_spec(spec: ExperimentSpec, settings: Settings) -> None:
+    """A 422 listing every limit the spec exceeds."""
+    errors = []
+    for field, setting in SPEC_LIMITS.items():
+        value, limit = getattr(spec, field), getattr(settings, setting)
+        if value > limit:
+            message = f"{field} {value} is above this server's limit {limit} ({env_name(setting)})"
+            errors.append(_error(("body", field), message, value))
+    if spec.cost > settings.limit_cost:
+        message = (
+            f"estimated cost {spec.cost:.3g} (steps x batch_size x sequence length x num_layers "
+            f"x hidden_size^2) is above this server's limit {settings.limit_cost:.3g} "
+            f"({env_name('limit_cost')}); ask for fewer steps or a smaller model"
+        )
+        errors.append(_error(("body",), message, spec.cost))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _error(loc: tuple[str, ...], message: str, value: object) -> dict[str, object]:
+    return {"type": "limit_exceeded", "loc": loc, "msg": message, "input": value}
+
+
+def check_active_jobs(session: Session, owner: str, settings: Settings) -> None:
+    active = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.owner == owner, Job.status.in_(("queued", "running")))
+    )
+    if active >= settings.max_active_jobs_per_key:
+        raise HTTPException(
+            429,
+            f"this API key has {active} queued or running experiments, the limit "
+            f"({env_name('max_active_jobs_per_key')} = {settings.max_active_jobs_per_key}); "
+            "submit again when some have finished, or cancel some",
+        )
+
+
+class SubmissionRate:
+    """At most `per_minute` submissions per key in any sliding minute, in this process."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.recent: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, owner: str) -> None:
+        now = time.monotonic()
+        recent = self.recent[owner]
+        while recent and now - recent[0] >= RATE_WINDOW_S:
+            recent.popleft()
+        if len(recent) >= self.per_minute:
+            retry_after = max(1, int(RATE_WINDOW_S - (now - recent[0])) + 1)
+            raise HTTPException(
+                429,
+                f"rate limit: this API key made {len(recent)} submissions in the last minute, "
+                f"the limit ({env_name('submit_rate_per_minute')} = {self.per_minute}); "
+                f"retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+        recent.append(now)
+
+
+class BodySizeLimit:
+    """413 for a request body over `max_bytes`, before the route reads more than that."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refusal()(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # FastAPI re-raises an HTTPException from reading the body as the response.
+                raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _detail(self) -> str:
+        return (
+            f"request body too large: the limit is {self.max_bytes} bytes "
+            f"({env_name('max_body_bytes')})"
+        )
+
+    def _refusal(self) -> JSONResponse:
+        return JSONResponse({"detail": self._detail()}, status_code=413)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.state.submission_rate = SubmissionRate(settings.submit_rate_per_minute)
