@@ -10,6 +10,10 @@ Norm conventions (all L2, of float32 tensors, computed on the training batch of 
   before clipping.
 - weight_change.per_layer[name][i] is mean |W_after - W_before| over the entries of weight
   `name` in the update of step `step[i]`.
+- dynamics (optional, spec.probes): measurements of each layer's recurrent map s_t = F(p_t,
+  s_{t-1}) on the probe batch, at the probe steps. The state s is h, or the LSTM's (h, c)
+  concatenated. Per sequence, then averaged over the batch.
+- hessian_free (optional, optimizer hessian_free): the optimizer's own per-step quantities.
 Non-finite values never appear: a NaN or inf stops the run and sets `summary.diverged_at`.
 A norm that underflows to 0.0 is reported as 0.0.
 """
@@ -83,12 +87,44 @@ class Summary(BaseModel):
     parameters: int = Field(description="number of trainable parameters")
 
 
+class DynamicsTrace(BaseModel):
+    step: list[int] = Field(description="the probed training steps (= hidden_grad.step)")
+    layers: list[str] = Field(description="names of the measured layers, in order")
+    jacobian_norm: list[list[list[float]]] | None = Field(
+        None,
+        description="jacobian_norm[i][l][t] = ||ds_T/ds_t||_2 (largest singular value, by power "
+        "iteration: a lower bound that tightens with probes.power_iters) of layer l at the i-th "
+        "probed step, for t = 0 .. T-1 (the last is 1); null when probes.jacobian_norms is off",
+    )
+    lyapunov: list[list[list[float]]] | None = Field(
+        None,
+        description="lyapunov[i][l][k]: the k-th largest Lyapunov exponent (natural log growth "
+        "per time step, QR method over the T steps from the zero state) of layer l at the i-th "
+        "probed step; null when probes.lyapunov_exponents is 0",
+    )
+
+
+class HessianFreeTrace(BaseModel):
+    step: list[int]
+    cg_iterations: list[int] = Field(description="CG iterations used (at most cg_max_iters)")
+    damping: list[float] = Field(description="the Levenberg-Marquardt lambda the step used")
+    reduction_ratio: list[float] = Field(
+        description="rho = actual loss reduction / reduction predicted by the Gauss-Newton "
+        "quadratic model; it adapts lambda (rho < 1/4: x 3/2; rho > 3/4: x 2/3)"
+    )
+    accepted: list[bool] = Field(description="the step lowered the batch loss and was applied")
+
+
 class ExperimentResult(BaseModel):
     loss: LossTrace
     grad_norm: GradNormTrace
     hidden_grad: HiddenGradTrace
     weight_change: WeightChangeTrace
     summary: Summary
+    dynamics: DynamicsTrace | None = Field(None, description="null when spec.probes is all off")
+    hessian_free: HessianFreeTrace | None = Field(
+        None, description="null unless the optimizer is hessian_free"
+    )
 
 
 class Progress(BaseModel):

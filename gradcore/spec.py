@@ -151,6 +151,10 @@ class ProbeSpec(BaseModel):
         description="power iterations per Jacobian spectral norm",
     )
 
+    @property
+    def enabled(self) -> bool:
+        return self.jacobian_norms or self.lyapunov_exponents > 0
+
 
 class ClipNone(BaseModel):
     model_config = _STRICT
@@ -311,8 +315,7 @@ class ExperimentSpec(BaseModel):
             raise ValueError("init: the esn reservoir is drawn as the esn block says")
         if self.cell == "cnn" and "identity" in (self.init.recurrent, self.init.input):
             raise ValueError("init: identity does not apply to convolution kernels")
-        probing = self.probes.jacobian_norms or self.probes.lyapunov_exponents > 0
-        if feedforward and probing:
+        if feedforward and self.probes.enabled:
             raise ValueError("probes: the recurrent-map measurements need a recurrent cell")
         state_size = self.hidden_size * (2 if self.cell == "lstm" else 1)
         if self.probes.lyapunov_exponents > state_size:

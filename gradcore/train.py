@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from gradcore.clipping import measure_and_clip
+from gradcore.dynamics import MapProbe
 from gradcore.model import Network, build_network
 from gradcore.optim import apply_l1, build_optimizer
 from gradcore.probes import spectral_radius
@@ -90,6 +91,7 @@ def run(
     )
     data_rng = torch.Generator().manual_seed(spec.seed)
     probe_steps = set(spec.probe_steps)
+    map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
     outcome, diverged_at, diverged_reason = "completed", None, None
     last_report = started
 
@@ -112,6 +114,8 @@ def run(
             diverged_reason = f"{not_finite} is not finite (NaN or inf) at step {step}"
             break
 
+        if map_probe is not None and norms is not None:
+            map_probe.measure(step, net, batch.inputs)  # before the update, as dL/dh_t was
         before = [p.detach().clone() for _, p in tracked]
         optimizer.step()
         apply_l1(spec.optimizer, params)
@@ -157,5 +161,6 @@ def run(
         grad_norm=trace.grad_norm_trace(),
         hidden_grad=trace.hidden_grad_trace(),
         weight_change=trace.weight_change_trace(),
+        dynamics=None if map_probe is None else map_probe.trace(),
         summary=summary,
     )
