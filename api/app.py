@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import auth, errors, limits
 from api.db import init_db, make_engine
-from api.routes import experiments, health, meta
+from api.routes import dashboard, events, experiments, exports, health, meta, metrics, sweeps
 from api.settings import Settings
 from worker.celery_app import make_celery
 
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: authentication first, then the body size limit, then the routes.
     limits.install(app, settings)
     auth.install(app)
-    for module in (experiments, health, meta):
+    for module in (experiments, exports, events, sweeps, health, meta):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(metrics.router)
+    dashboard.install(app)
     return app

@@ -23,7 +23,9 @@ from api import keys
 from api.errors import not_found
 from api.models import Job
 
-OPEN_PATHS: frozenset[str] = frozenset({"/v1/health"})
+OPEN_PATHS: frozenset[str] = frozenset({"/v1/health", "/"})
+# The dashboard's page and scripts hold no data; they must load before the user can enter a key.
+OPEN_PREFIXES: tuple[str, ...] = ("/static/",)
 # Path parameters that name an owned row, and the table it is in.
 OWNED: dict[str, Any] = {"job_id": Job}
 ROW_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -40,7 +42,7 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})["owner"] = None
-        if scope["path"] not in OPEN_PATHS:
+        if scope["path"] not in OPEN_PATHS and not scope["path"].startswith(OPEN_PREFIXES):
             headers = dict(scope["headers"])
             token = headers.get(b"authorization", b"").decode("latin-1")
             refusal, owner = await run_in_threadpool(_check, scope["app"], token)

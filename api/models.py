@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint, literal_column
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "diverged")
@@ -52,6 +52,9 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # Grows with every UPDATE of the row (core UPDATEs included), so event streams can number
+    # their events by it and tell what changed since a client's Last-Event-ID.
+    version: Mapped[int] = mapped_column(default=0, onupdate=literal_column("version") + 1)
 
 
 class JobResult(Base):
@@ -70,6 +73,33 @@ class Worker(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     started_at: Mapped[datetime]
     last_seen: Mapped[datetime]
+
+
+class Sweep(Base):
+    """A grid of experiments submitted together; its members are ordinary jobs."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    base: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # {dotted spec path: [values]}, in the order the client gave the axes.
+    grid: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seeds: Mapped[int]
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class SweepMember(Base):
+    """One experiment of a sweep and the grid values it was made from. Deleting the job
+    removes it from the sweep."""
+
+    __tablename__ = "sweep_members"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    sweep_id: Mapped[str] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(doc="order of expansion: grid product, then seed")
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int]
 
 
 class ApiKey(Base):

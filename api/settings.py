@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     submit_rate_per_minute: int = Field(
         60, ge=1, description="Submissions one API key may make per minute (per API process)."
     )
+    sweep_max_experiments: int = Field(
+        256, ge=1, le=10_000, description="Most experiments one sweep may expand to."
+    )
+    events_poll_interval_s: float = Field(
+        0.5, gt=0, description="How often an event stream re-reads its job's state."
+    )
 
     @property
     def broker_url(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -101,6 +101,14 @@ def get_experiment(job_id: str, session: SessionDep) -> ExperimentOut:
 def get_results(
     job_id: str, session: SessionDep, query: Annotated[ResultQuery, Query()]
 ) -> JSONResponse:
+    document = finished_result(session, job_id)
+    # Built as plain JSON data: re-validating a long run's traces would dominate the request.
+    view = view_result(document, query.field_list, query.step_from, query.step_to, query.max_points)
+    return JSONResponse(view)
+
+
+def finished_result(session: SessionDep, job_id: str) -> dict[str, Any]:
+    """The stored result document; 404 for an unknown job, 409 while it has none."""
     job = _job_or_404(session, job_id)
     if job.status in ("queued", "running"):
         raise HTTPException(
@@ -112,9 +120,7 @@ def get_results(
     if document is None:
         reason = f": {job.error}" if job.error else " (it was cancelled before it started)"
         raise HTTPException(409, f"experiment {job_id} ended {job.status} without results{reason}")
-    # Built as plain JSON data: re-validating a long run's traces would dominate the request.
-    view = view_result(document, query.field_list, query.step_from, query.step_to, query.max_points)
-    return JSONResponse(view)
+    return document
 
 
 @router.post("/{job_id}/cancel", response_model=ExperimentOut)

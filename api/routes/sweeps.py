@@ -1,0 +1,128 @@
+"""The sweeps resource: submit a grid, follow it, compare its experiments, cancel it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from kombu.exceptions import OperationalError
+
+from api import limits, store, sweeps
+from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
+from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
+from api.errors import invalid
+from api.models import Sweep
+from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
+from worker.celery_app import enqueue
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/sweeps", tags=["sweeps"])
+
+
+def sweep_not_found(sweep_id: str) -> HTTPException:
+    return HTTPException(404, f"sweep {sweep_id} not found; GET /v1/sweeps lists the ids")
+
+
+def sweep_or_404(session: SessionDep, sweep_id: str, owner: str | None) -> Sweep:
+    """The sweep; another API key's is a 404, like an id that does not exist."""
+    sweep = session.get(Sweep, sweep_id)
+    if sweep is None or (owner is not None and sweep.owner != owner):
+        raise sweep_not_found(sweep_id)
+    return sweep
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SweepOut)
+def submit_sweep(
+    body: SweepIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    celery: CeleryDep,
+    owner: OwnerDep,
+) -> SweepOut:
+    if body.size > settings.sweep_max_experiments:
+        raise invalid(
+            "body",
+            "grid",
+            f"the sweep expands to {body.size} experiments; at most "
+            f"{settings.sweep_max_experiments} (fewer values or seeds)",
+            body.grid,
+        )
+    combinations = sweeps.expand(body.base, body.grid, body.seeds)
+    # The same limits as single submissions, checked for all before anything is stored.
+    for combination in combinations:
+        limits.check_spec(combination.spec, settings)
+    if owner is not None:
+        limits.check_active_jobs(session, owner, settings)
+        request.app.state.submission_rate.check(owner)
+    sweep, jobs = sweeps.create_sweep(
+        session, body.base, body.grid, body.seeds, combinations, owner
+    )
+    for sent, job in enumerate(jobs):
+        try:
+            enqueue(celery, settings.queue, job.id)
+        except OperationalError as exc:
+            log.error("could not enqueue sweep %s: %s", sweep.id, exc)
+            for unsent in jobs[sent:]:
+                store.fail_job(session, unsent.id, f"the broker was unreachable ({exc})")
+            raise HTTPException(
+                503,
+                f"the job broker (Redis) is unreachable; {sent} of {len(jobs)} experiments of "
+                f"sweep {sweep.id} were queued and the rest failed. GET /v1/health shows what "
+                "is down.",
+            ) from exc
+    response.headers["Location"] = f"/v1/sweeps/{sweep.id}"
+    return SweepOut.from_rows(sweep, sweeps.members(session, sweep.id))
+
+
+@router.get("", response_model=SweepPage)
+def list_sweeps(
+    session: SessionDep,
+    owner: OwnerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SweepPage:
+    page = sweeps.list_sweeps(session, owner, limit, offset)
+    return SweepPage(
+        items=[SweepBrief.from_sweep(sweep) for sweep in page],
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{sweep_id}", response_model=SweepOut)
+def get_sweep(sweep_id: str, session: SessionDep, owner: OwnerDep) -> SweepOut:
+    sweep = sweep_or_404(session, sweep_id, owner)
+    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
+
+
+@router.get("/{sweep_id}/compare", response_model=Comparison)
+def compare(
+    sweep_id: str,
+    session: SessionDep,
+    owner: OwnerDep,
+    metric: Annotated[str, Query(description=f"one of {', '.join(METRICS)}")] = "final_loss",
+    x: Annotated[str | None, Query(description="grid axis across; default: the first")] = None,
+) -> Comparison:
+    sweep = sweep_or_404(session, sweep_id, owner)
+    if metric not in METRICS:
+        raise invalid("query", "metric", f"unknown metric; use one of {', '.join(METRICS)}", metric)
+    rows = sweeps.members(session, sweep_id)
+    if metric in CURVE_METRICS:
+        return compare_curves(rows, lambda job_id: store.load_result(session, job_id))
+    axis = x or next(iter(sweep.grid))
+    if axis not in sweep.grid:
+        raise invalid("query", "x", f"not a grid axis; use one of {', '.join(sweep.grid)}", x)
+    return compare_scalar(sweep.grid, rows, metric, axis)
+
+
+@router.post("/{sweep_id}/cancel", response_model=SweepOut)
+def cancel_sweep(sweep_id: str, session: SessionDep, owner: OwnerDep) -> SweepOut:
+    """Cancel every experiment still queued (at once) or running (at its next check)."""
+    sweep = sweep_or_404(session, sweep_id, owner)
+    for _member, job in sweeps.members(session, sweep_id):
+        if job.status in ("queued", "running"):
+            store.cancel_job(session, job.id)
+    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))

@@ -1,0 +1,160 @@
+"""Sweeps: expand a base spec and a grid of dotted-path values into validated experiments.
+
+Every combination is validated before anything is stored, so a bad one refuses the whole sweep
+and nothing is queued. Members are ordinary jobs; a sweep row only remembers how they were made.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import store
+from api.errors import invalid
+from api.models import Job, Sweep, SweepMember
+from gradcore.spec import ExperimentSpec
+
+# A bad sweep lists this many bad combinations, enough to see the pattern without a wall of text.
+ERRORS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Combination:
+    values: dict[str, Any]  # {dotted path: value}
+    spec: ExperimentSpec
+
+
+def label(value: Any) -> str:
+    """A grid value as text: scalars as themselves, objects as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def describe(values: dict[str, Any]) -> str:
+    return ", ".join(f"{path}={label(value)}" for path, value in values.items())
+
+
+def sweep_size(grid: dict[str, list[Any]], seeds: int) -> int:
+    return math.prod(len(values) for values in grid.values()) * seeds
+
+
+def _set_path(spec: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = spec
+    for name in parents:
+        child = node.setdefault(name, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"{path}: {name} is {label(child)}, not an object")
+        node = child
+    node[leaf] = copy.deepcopy(value)
+
+
+def expand(base: dict[str, Any], grid: dict[str, list[Any]], seeds: int) -> list[Combination]:
+    """One validated spec per grid combination and seed, in grid-product order (first axis
+    slowest), seeds innermost. Raises a 422 naming the bad combinations."""
+    first_seed = base.get("seed", 0)
+    combinations: list[Combination] = []
+    errors: list[str] = []
+    for point in itertools.product(*grid.values()):
+        values = dict(zip(grid, point, strict=True))
+        try:
+            specs = [_spec(base, values, first_seed, offset) for offset in range(seeds)]
+        except (ValidationError, ValueError) as exc:
+            errors.append(f"{describe(values)}: {_problems(exc)}")
+            if len(errors) > ERRORS_SHOWN:
+                break
+            continue
+        combinations.extend(Combination(values, spec) for spec in specs)
+    if errors:
+        more = " | (and more)" if len(errors) > ERRORS_SHOWN else ""
+        raise invalid(
+            "body",
+            "grid",
+            "these combinations are not valid specs, so nothing was queued: "
+            + " | ".join(errors[:ERRORS_SHOWN])
+            + more,
+            grid,
+        )
+    return combinations
+
+
+def _spec(
+    base: dict[str, Any], values: dict[str, Any], first_seed: Any, offset: int
+) -> ExperimentSpec:
+    spec = copy.deepcopy(base)
+    for path, value in values.items():
+        _set_path(spec, path, value)
+    # Seeds count up from the base's seed; a bad base seed fails validation as it is.
+    spec["seed"] = first_seed + offset if isinstance(first_seed, int) else first_seed
+    return ExperimentSpec.model_validate(spec)
+
+
+def _problems(exc: ValidationError | ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()
+        )
+    return str(exc)
+
+
+def create_sweep(
+    session: Session,
+    base: dict[str, Any],
+    grid: dict[str, list[Any]],
+    seeds: int,
+    combinations: list[Combination],
+    owner: str | None = None,
+) -> tuple[Sweep, list[Job]]:
+    jobs = [store.create_job(session, combination.spec, owner) for combination in combinations]
+    sweep = Sweep(id=uuid.uuid4().hex, base=base, grid=grid, seeds=seeds, owner=owner)
+    session.add(sweep)
+    session.flush()  # the sweep row must exist before members reference it
+    session.add_all(
+        SweepMember(
+            job_id=job.id,
+            sweep_id=sweep.id,
+            position=position,
+            values=combination.values,
+            seed=combination.spec.seed,
+        )
+        for position, (job, combination) in enumerate(zip(jobs, combinations, strict=True))
+    )
+    session.commit()
+    return sweep, jobs
+
+
+def members(session: Session, sweep_id: str) -> list[tuple[SweepMember, Job]]:
+    """The sweep's experiments in expansion order (deleted ones are gone)."""
+    rows = session.execute(
+        select(SweepMember, Job)
+        .join(Job, Job.id == SweepMember.job_id)
+        .where(SweepMember.sweep_id == sweep_id)
+        .order_by(SweepMember.position)
+        # Status changes are UPDATEs committed elsewhere: re-read rows already in the session.
+        .execution_options(populate_existing=True)
+    )
+    return [(member, job) for member, job in rows]
+
+
+def list_sweeps(session: Session, owner: str | None, limit: int, offset: int) -> list[Sweep]:
+    """Newest first; only `owner`'s once API keys are in use."""
+    mine = [Sweep.owner == owner] if owner is not None else []
+    return list(
+        session.scalars(
+            select(Sweep)
+            .where(*mine)
+            .order_by(Sweep.created_at.desc(), Sweep.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )

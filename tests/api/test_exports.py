@@ -1,0 +1,94 @@
+"""CSV export, Prometheus metrics and the event stream of a finished job, in-process."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi.testclient import TestClient
+
+from api.events import Snapshot, already_ended, parse_last_event_id
+from gradcore.result import ExperimentResult
+from tests.api.conftest import TINY_SPEC
+
+
+def test_results_csv_has_one_row_per_step_and_series(
+    client: TestClient, finished_job, trained: ExperimentResult
+) -> None:
+    job_id = finished_job(client)
+    response = client.get(f"/v1/experiments/{job_id}/results.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    by_series: dict[str, list[dict]] = {}
+    for row in rows:
+        by_series.setdefault(row["series"], []).append(row)
+    steps = len(trained.loss.step)
+    assert [float(r["value"]) for r in by_series["loss.loss"]] == trained.loss.loss
+    assert [int(r["step"]) for r in by_series["grad_norm.total"]] == trained.grad_norm.step
+    assert {float(r["value"]) for r in by_series["grad_norm.clipped"]} <= {0.0, 1.0}
+    for name in trained.grad_norm.per_param:
+        assert len(by_series[f"grad_norm.per_param.{name}"]) == steps
+    for name in trained.weight_change.per_layer:
+        assert len(by_series[f"weight_change.{name}"]) == steps
+    hidden = trained.hidden_grad
+    curve = by_series["hidden_grad.layer0"]
+    assert len(curve) == len(hidden.step) * hidden.time_steps
+    assert [float(r["value"]) for r in curve[: hidden.time_steps]] == hidden.norm[0][0]
+    assert [r["time_step"] for r in curve[:2]] == ["1", "2"]
+    assert len(by_series["hidden_grad.horizon.layer0"]) == len(hidden.step)
+
+    cut = client.get(f"/v1/experiments/{job_id}/results.csv?fields=loss&max_points=5").text
+    series = {line.split(",")[0] for line in cut.splitlines()[1:]}
+    assert series == {"loss.loss", "loss.metric"} and len(cut.splitlines()) <= 1 + 2 * 5
+
+
+def test_results_csv_is_409_before_results_and_404_for_unknown(client: TestClient) -> None:
+    job_id = client.post("/v1/experiments", json=TINY_SPEC).json()["id"]
+    assert client.get(f"/v1/experiments/{job_id}/results.csv").status_code == 409
+    assert client.get("/v1/experiments/nope/results.csv").status_code == 404
+
+
+def test_metrics_count_jobs_by_state_durations_and_the_queue(
+    client: TestClient, finished_job
+) -> None:
+    finished_job(client)
+    client.post("/v1/experiments", json=TINY_SPEC)  # stays queued: no worker here
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = dict(
+        line.rsplit(" ", 1) for line in response.text.splitlines() if not line.startswith("#")
+    )
+    assert samples['gradflow_jobs{status="succeeded"}'] == "1"
+    assert samples['gradflow_jobs{status="queued"}'] == "1"
+    assert samples['gradflow_jobs{status="failed"}'] == "0"
+    assert samples["gradflow_job_duration_seconds_count"] == "1"
+    assert samples['gradflow_job_duration_seconds_bucket{le="+Inf"}'] == "1"
+    queue = client.app.state.settings.queue
+    assert samples[f'gradflow_queue_depth{{queue="{queue}"}}'] == "2"  # both messages wait
+    assert samples["gradflow_broker_up"] == "1" and samples["gradflow_workers"] == "0"
+    assert "# TYPE gradflow_job_duration_seconds histogram" in response.text
+
+
+def test_events_of_a_finished_job_end_at_once_and_a_reconnect_gets_204(
+    client: TestClient, finished_job
+) -> None:
+    job_id = finished_job(client)
+    response = client.get(f"/v1/experiments/{job_id}/events")
+    assert response.status_code == 200
+    frames = [frame for frame in response.text.split("\n\n") if frame]
+    assert frames[0] == "retry: 1000"
+    assert frames[1].startswith("event: status") and '"status":"succeeded"' in frames[1]
+    assert frames[2].startswith("id: ") and "event: end" in frames[2]
+    end_id = frames[2].split("\n")[0].removeprefix("id: ")
+    again = client.get(f"/v1/experiments/{job_id}/events", headers={"Last-Event-ID": end_id})
+    assert again.status_code == 204
+    stale = client.get(f"/v1/experiments/{job_id}/events", headers={"Last-Event-ID": "0"})
+    assert "event: end" in stale.text
+
+
+def test_last_event_id_parsing_and_the_end_rule() -> None:
+    assert parse_last_event_id("12") == 12
+    assert parse_last_event_id("junk") is None and parse_last_event_id(None) is None
+    ended = Snapshot(version=7, end={"status": "succeeded"})
+    assert already_ended(ended, 7) and not already_ended(ended, 6)
+    assert not already_ended(ended, None) and not already_ended(Snapshot(version=3), 9)
