@@ -1,0 +1,114 @@
+// One sweep: its progress, the comparison plots (seeds as mean and spread) and its experiments;
+// every point, curve and row leads to the experiment behind it.
+
+import { api, follow } from "./api.js";
+import { badge, html } from "./app.js";
+import { lineChart, PALETTE } from "./charts.js";
+
+const SCALARS = ["final_loss", "eval_loss", "eval_metric", "horizon", "steps_per_second"];
+const open = (id) => { location.hash = `#/experiments/${id}`; };
+
+function counts(sweep) {
+  return Object.entries(sweep.counts).map(([status, n]) => `${badge(status)} ${n}`).join(" ");
+}
+
+function table(sweep) {
+  const axes = Object.keys(sweep.grid);
+  const head = [...axes, "seed", "status", "final loss", "eval metric", "horizon"];
+  const value = (v) => (v == null ? "–" : Number.isInteger(v) ? v : typeof v === "number" ? v.toPrecision(4) : v);
+  const label = (v) => (typeof v === "string" ? v : JSON.stringify(v));
+  const rows = sweep.experiments.map((e) => `<tr class="clickable" data-id="${e.id}">` +
+    axes.map((a) => html`<td>${label(e.values[a])}</td>`).join("") +
+    html`<td>${e.seed}</td><td>` + badge(e.status) +
+    html`</td><td>${value(e.summary?.final_loss)}</td><td>${value(e.summary?.eval_metric)}</td>
+    <td>${value(e.summary?.horizon)}</td></tr>`);
+  return `<table class="list"><tr>${head.map((h) => html`<th>${h}</th>`).join("")}</tr>${rows.join("")}</table>`;
+}
+
+async function drawScalar(figure, id, metric, x) {
+  const data = await api(`/v1/sweeps/${id}/compare?metric=${metric}&x=${encodeURIComponent(x)}`);
+  figure.replaceChildren();
+  const positions = data.x_labels.map((_, i) => i);
+  lineChart(figure, {
+    title: `${metric} against ${x} (mean over seeds, band: min to max)`, xLabel: x, yLabel: metric,
+    logY: metric.includes("loss") && data.series.every((s) => s.points.every((p) => p.min == null || p.min > 0)),
+    xTicks: data.x_labels.map((label, i) => [i, label]),
+    series: data.series.map((s, k) => ({
+      name: s.label, x: positions, y: s.points.map((p) => p.mean), color: PALETTE[k % PALETTE.length],
+      band: { lo: s.points.map((p) => p.min ?? p.mean), hi: s.points.map((p) => p.max ?? p.mean) },
+      onClick: (i) => s.experiments[i].length && open(s.experiments[i][0]),
+    })),
+    hlines: data.baseline_loss != null ? [{ y: data.baseline_loss, name: "memoryless baseline" }] : [],
+  });
+}
+
+async function drawCurves(container, id) {
+  const data = await api(`/v1/sweeps/${id}/compare?metric=hidden_grad`);
+  container.replaceChildren();
+  const lows = data.curves.flatMap((c) => c.mean_log10.map((m, i) => m - c.std_log10[i]));
+  const highs = data.curves.flatMap((c) => c.mean_log10.map((m, i) => m + c.std_log10[i]));
+  const range = [Math.min(...lows), Math.max(...highs)];
+  data.curves.forEach((curve, k) => {
+    const figure = document.createElement("figure");
+    figure.className = "chart small clickable";
+    figure.dataset.chart = "sweep-curve";
+    container.appendChild(figure);
+    const t = curve.mean_log10.map((_, i) => i + 1);
+    const pow = (values) => values.map((v) => 10 ** v);
+    lineChart(figure, { title: `${curve.label} (n=${curve.n})`, xLabel: "time step t",
+      yLabel: "|dL/dh_t|", logY: true, height: 200,
+      series: [{ name: "mean over seeds (band ±1 sd, log10)", x: t, y: pow(curve.mean_log10),
+        color: PALETTE[k % PALETTE.length],
+        band: { lo: pow(curve.mean_log10.map((m, i) => m - curve.std_log10[i])),
+          hi: pow(curve.mean_log10.map((m, i) => m + curve.std_log10[i])) } },
+      // Invisible anchors pin every small chart to one y range, so they compare side by side.
+      { name: "", x: [1, 1], y: pow(range), color: "transparent" }] });
+    figure.querySelector(".legend").lastChild.remove();
+    figure.title = "open the first experiment of this combination";
+    figure.addEventListener("click", () => open(curve.experiments[0]));
+  });
+}
+
+export async function showSweep(main, id, signal) {
+  let sweep = await api(`/v1/sweeps/${id}`);
+  const axes = Object.keys(sweep.grid);
+  main.innerHTML = html`<section class="panel"><h2>Sweep over ${axes.join(", ")}, ${sweep.seeds} seed(s), ${sweep.size} experiments</h2>
+    <p class="ident">sweep ${sweep.id}</p>` + `<p class="progress-line"></p><p class="actions"></p></section>
+    <section class="panel"><h2>Comparison</h2><div class="controls">
+      <label>metric <select class="metric">${SCALARS.map((m) => `<option>${m}</option>`).join("")}</select></label>
+      <label>across <select class="axis">${axes.map((a) => html`<option>${a}</option>`).join("")}</select></label>
+    </div><div class="charts"><figure class="chart wide" data-chart="compare"></figure></div></section>
+    <section class="panel"><h2>|dL/dh_t| at the last probe, per combination</h2><div class="charts small-multiples"></div></section>
+    <section class="panel"><h2>Experiments</h2><div class="members"></div></section>`;
+  const line = main.querySelector(".progress-line");
+  const render = () => {
+    const done = sweep.experiments.filter((e) => e.summary || ["failed", "cancelled"].includes(e.status)).length;
+    line.innerHTML = `<progress value="${done / sweep.size}"></progress> ${done} / ${sweep.size} done · ${counts(sweep)}`;
+    main.querySelector(".members").innerHTML = table(sweep);
+  };
+  main.querySelector(".members").addEventListener("click", (event) => {
+    const row = event.target.closest("tr[data-id]");
+    if (row) open(row.dataset.id);
+  });
+  const metric = main.querySelector(".metric");
+  const axis = main.querySelector(".axis");
+  const figure = main.querySelector('[data-chart="compare"]');
+  const redraw = () => drawScalar(figure, id, metric.value, axis.value);
+  metric.onchange = axis.onchange = redraw;
+  render();
+  if (sweep.status === "active") {
+    const actions = main.querySelector(".actions");
+    actions.innerHTML = `<button class="cancel">Cancel the sweep</button>`;
+    actions.querySelector(".cancel").onclick = () => api(`/v1/sweeps/${id}/cancel`, { method: "POST" });
+    await redraw();
+    await follow(`/v1/sweeps/${id}/events`, async (event) => {
+      if (event.name === "status" || event.name === "end") {
+        sweep = await api(`/v1/sweeps/${id}`);
+        render();
+      }
+    }, signal);
+    if (signal.aborted) return;
+  }
+  await redraw();
+  await drawCurves(main.querySelector(".small-multiples"), id);
+}
