@@ -25,6 +25,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	sh scripts/browser-deps.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -39,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .browser test-artifacts

@@ -1,4 +1,5 @@
-"""Command line: `python -m cli serve` runs the service, `python -m cli run` one experiment."""
+"""Command line: `serve` runs the service, `run` one experiment here; `submit`, `watch` and
+`results` talk to a running service."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from api.settings import Settings
 from cli.keys import add_keys_command, run_keys
+from cli.remote import REMOTE_COMMANDS, add_remote_commands, run_remote
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     alive = commands.add_parser("worker-alive", help="exit 0 if the named worker beat recently")
     alive.add_argument("name", help="the worker's Celery hostname, e.g. gradflow@HOST")
     add_keys_command(commands)
+    add_remote_commands(commands)
     args = parser.parse_args(argv)
     settings = Settings()
     # Imported per command, so that each loads only what it uses.
@@ -33,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         from cli.serve import serve
 
         return serve(settings)
+    if args.command in REMOTE_COMMANDS:
+        return run_remote(args)
     if args.command == "keys":
         return run_keys(args, settings)
     if args.command == "worker-alive":

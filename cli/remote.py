@@ -1,0 +1,115 @@
+"""`submit`, `watch` and `results`: the command line against a running service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from tqdm import tqdm
+
+from gradflow_client import Client, GradflowError
+
+T = TypeVar("T")
+REMOTE_COMMANDS: dict[str, str] = {
+    "submit": "submit a spec JSON to the service and print the experiment's id",
+    "watch": "show an experiment's progress until it ends; exit 0 if it succeeded",
+    "results": "print an experiment's results (JSON, or CSV with --csv)",
+}
+
+
+def add_remote_commands(commands: argparse._SubParsersAction) -> None:
+    """The subcommands that talk to a service over HTTP."""
+    for name, help_text in REMOTE_COMMANDS.items():
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "--url",
+            default=os.environ.get("GRADFLOW_URL", "http://127.0.0.1:8000"),
+            help="the service (default: GRADFLOW_URL or http://127.0.0.1:8000)",
+        )
+        command.add_argument(
+            "--api-key",
+            default=os.environ.get("GRADFLOW_API_KEY"),
+            help="sent as a Bearer token (default: GRADFLOW_API_KEY)",
+        )
+        if name == "submit":
+            command.add_argument("spec", type=Path, help="experiment spec JSON (the POST body)")
+            command.add_argument("--watch", action="store_true", help="then watch it")
+        else:
+            command.add_argument("id", help="the experiment's id")
+        if name == "results":
+            command.add_argument("--fields", help="comma list, e.g. loss,summary (default: all)")
+            command.add_argument("--csv", action="store_true", help="tidy CSV instead of JSON")
+            command.add_argument("-o", "--output", type=Path, help="file (default: stdout)")
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    with Client(args.url, args.api_key) as client:
+        if args.command == "submit":
+            return submit(client, args.spec, args.watch)
+        if args.command == "watch":
+            return watch(client, args.id)
+        return results(client, args.id, args.fields, args.csv, args.output)
+
+
+def submit(client: Client, spec_path: Path, watch_after: bool) -> int:
+    # The service validates the spec and names any bad field; no need to load the engine here.
+    try:
+        spec = json.loads(spec_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"gradflow: cannot read {spec_path}: {exc}") from exc
+    job = _answer(lambda: client.submit(spec))
+    print(job["id"])
+    return watch(client, job["id"]) if watch_after else 0
+
+
+def watch(client: Client, experiment_id: str) -> int:
+    """A progress bar until the experiment ends; exit 0 if it succeeded."""
+    job = _answer(lambda: client.get(experiment_id))
+    with tqdm(total=job["progress"]["total"], unit="step", file=sys.stderr) as bar:
+
+        def show(progress: dict) -> None:
+            bar.update(progress["step"] - bar.n)
+            if progress["loss"] is not None:
+                bar.set_postfix(loss=f"{progress['loss']:.4g}")
+
+        job = _answer(lambda: client.wait(experiment_id, on_progress=show))
+        bar.update(job["progress"]["step"] - bar.n)
+    summary = job.get("summary") or {}
+    print(
+        f"watch: {experiment_id} {job['status']}"
+        + (f", final loss {summary['final_loss']:.4g}" if summary.get("final_loss") else "")
+        + (f": {job['error']}" if job.get("error") else ""),
+        file=sys.stderr,
+    )
+    # The exit status tells scripts whether it succeeded.
+    return 0 if job["status"] == "succeeded" else 1
+
+
+def results(
+    client: Client, experiment_id: str, fields: str | None, as_csv: bool, output: Path | None
+) -> int:
+    if as_csv:
+        text = _answer(lambda: client.results_csv(experiment_id, fields=fields))
+    else:
+        text = json.dumps(_answer(lambda: client.results(experiment_id, fields=fields)))
+    if output is None:
+        sys.stdout.write(text if as_csv else text + "\n")
+    else:
+        output.write_text(text)
+    return 0
+
+
+def _answer(call: Callable[[], T]) -> T:
+    """The API's answer, or an exit with the server's explanation."""
+    try:
+        return call()
+    except GradflowError as exc:
+        raise SystemExit(f"gradflow: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise SystemExit(f"gradflow: cannot reach the service: {exc}") from exc

@@ -1,0 +1,154 @@
+"""`Client(base_url, api_key)`: submit experiments and sweeps, follow them, fetch results.
+
+Answers are the API's JSON as plain dicts and lists (no pandas); errors raise GradflowError
+with the server's status code and its `detail`, which says what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from gradflow_client.sse import Event, follow
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+class GradflowError(Exception):
+    def __init__(self, status_code: int, detail: Any) -> None:
+        super().__init__(f"HTTP {status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8000",
+        api_key: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self._http.request(method, path, **kwargs)
+        if response.is_error:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise GradflowError(response.status_code, detail)
+        return response
+
+    # ---- experiments ---------------------------------------------------------------------
+
+    def submit(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Queue one experiment; returns the job (its `id`, `status`: queued, ...)."""
+        return self._call("POST", "/v1/experiments", json=spec).json()
+
+    def get(self, experiment_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/experiments/{experiment_id}").json()
+
+    def list(self, **filters: Any) -> list[dict[str, Any]]:
+        """One page of experiments, newest first (filters: status, cell, task, limit, offset)."""
+        return self._call("GET", "/v1/experiments", params=filters).json()["items"]
+
+    def cancel(self, experiment_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/experiments/{experiment_id}/cancel").json()
+
+    def delete(self, experiment_id: str) -> None:
+        self._call("DELETE", f"/v1/experiments/{experiment_id}")
+
+    def events(self, experiment_id: str, timeout: float | None = None) -> Iterator[Event]:
+        """The experiment's live events (status, progress, end), reconnecting as needed."""
+        return self._follow(f"/v1/experiments/{experiment_id}/events", timeout)
+
+    def wait(
+        self,
+        experiment_id: str,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Block until the experiment ends; `on_progress` gets each progress event's data
+        ({step, total, fraction, loss, eta_seconds}). Returns the finished job."""
+        self._drain(self.events(experiment_id, timeout), on_progress)
+        return self.get(experiment_id)
+
+    def results(self, experiment_id: str, **query: Any) -> dict[str, Any]:
+        """The result document; query: fields (list or comma string), step_from, step_to,
+        max_points."""
+        return self._call(
+            "GET", f"/v1/experiments/{experiment_id}/results", params=_query(query)
+        ).json()
+
+    def results_csv(self, experiment_id: str, **query: Any) -> str:
+        """The result as tidy CSV: series,step,time_step,value."""
+        path = f"/v1/experiments/{experiment_id}/results.csv"
+        return self._call("GET", path, params=_query(query)).text
+
+    # ---- sweeps --------------------------------------------------------------------------
+
+    def submit_sweep(
+        self, base: dict[str, Any], grid: dict[str, list[Any]], seeds: int = 1
+    ) -> dict[str, Any]:
+        """One experiment per combination of `grid` ({dotted path: values}) and seed."""
+        body = {"base": base, "grid": grid, "seeds": seeds}
+        return self._call("POST", "/v1/sweeps", json=body).json()
+
+    def sweep(self, sweep_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/sweeps/{sweep_id}").json()
+
+    def compare(
+        self, sweep_id: str, metric: str = "final_loss", x: str | None = None
+    ) -> dict[str, Any]:
+        params = {"metric": metric, **({"x": x} if x else {})}
+        return self._call("GET", f"/v1/sweeps/{sweep_id}/compare", params=params).json()
+
+    def cancel_sweep(self, sweep_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/sweeps/{sweep_id}/cancel").json()
+
+    def wait_sweep(
+        self,
+        sweep_id: str,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Block until no experiment of the sweep is queued or running; `on_progress` gets
+        {counts, done, size, fraction}. Returns the sweep."""
+        self._drain(self._follow(f"/v1/sweeps/{sweep_id}/events", timeout), on_progress)
+        return self.sweep(sweep_id)
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _follow(self, path: str, timeout: float | None) -> Iterator[Event]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            yield from follow(self._http, path, deadline)
+        except httpx.HTTPStatusError as exc:
+            raise GradflowError(exc.response.status_code, exc.response.text) from exc
+
+    @staticmethod
+    def _drain(events: Iterator[Event], on_progress: ProgressCallback | None) -> None:
+        for event in events:
+            if event.name == "progress" and on_progress is not None:
+                on_progress(event.data)
+
+
+def _query(query: dict[str, Any]) -> dict[str, Any]:
+    fields = query.get("fields")
+    if isinstance(fields, list | tuple):
+        query = {**query, "fields": ",".join(fields)}
+    return {key: value for key, value in query.items() if value is not None}

@@ -1,0 +1,86 @@
+"""The dashboard in headless Chromium against the live service: every page loads from the
+service alone and its charts hold the experiments' data. One screenshot per page is kept under
+test-artifacts/dashboard/.
+
+Needs Debian's chromium and playwright-core in .browser/ (`make test` installs both when it
+can, via scripts/browser-deps.sh); skipped, saying which is missing, otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.live.conftest import Live
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYWRIGHT_DIR = ROOT / ".browser"
+SCRIPT = ROOT / "tests" / "browser" / "pages.mjs"
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+BROWSER_TIMEOUT_S = 90
+
+
+def _missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
+    if not (PLAYWRIGHT_DIR / "node_modules" / "playwright-core").is_dir():
+        return "playwright-core is not in .browser/ (npm install --prefix .browser playwright-core)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def pages(live: Live) -> dict:
+    if (reason := _missing()) is not None:
+        pytest.skip(f"browser test skipped: {reason}; scripts/browser-deps.sh installs it")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    experiment = live.sweep["experiments"][0]["id"]
+    run = subprocess.run(
+        ["node", str(SCRIPT), live.url, experiment, live.sweep["id"], str(ARTIFACTS)],
+        capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False,
+        env={**os.environ, "PLAYWRIGHT_DIR": str(PLAYWRIGHT_DIR), "CHROMIUM": CHROMIUM},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["errors"] == []
+    return report
+
+
+def test_home_page_has_the_form_and_the_lists(pages: dict) -> None:
+    home = pages["home"]
+    assert home["formFields"] >= 12  # built from /v1/meta
+    assert home["rows"] >= 2 + 1  # experiments and sweeps tables with their headers
+    assert (ARTIFACTS / "home.png").stat().st_size > 10_000
+
+
+def test_experiment_page_draws_every_chart_with_its_data(pages: dict, live: Live) -> None:
+    job_id = live.sweep["experiments"][0]["id"]
+    result = live.http.get(f"/v1/experiments/{job_id}/results").json()
+    charts = pages["experiment"]["charts"]
+    hidden = result["hidden_grad"]
+    assert charts["heatmap"]["rects"] == len(hidden["step"]) * hidden["time_steps"]
+    assert charts["curves"]["paths"] == 3  # first, middle and last probe by default
+    assert charts["curves"]["drawn"] == 3 * hidden["time_steps"]
+    steps = len(result["loss"]["step"])
+    assert charts["loss"]["drawn"] == charts["metric"]["drawn"] == steps
+    assert charts["grad-norm"]["paths"] == 2 and charts["grad-norm"]["drawn"] == 2 * steps
+    assert charts["grad-norm"]["markers"] == sum(result["grad_norm"]["clipped"]) > 0
+    weights = result["weight_change"]["per_layer"]
+    assert charts["weight-change"]["paths"] == len(weights)
+    assert (ARTIFACTS / "experiment.png").stat().st_size > 10_000
+
+
+def test_sweep_page_draws_the_comparison_and_the_curves(pages: dict) -> None:
+    charts = pages["sweep"]["charts"]
+    # final_loss across the first axis (cell): one line per seq_len, one point per cell.
+    assert charts["compare"]["paths"] == 2 and charts["compare"]["points"] == 4
+    assert charts["sweep-curve"]["figures"] == 4  # one per grid combination
+    assert pages["sweep"]["rows"] == 8 + 1
+    assert (ARTIFACTS / "sweep.png").stat().st_size > 10_000

@@ -1,0 +1,61 @@
+"""Server-Sent Events against the live service: order, ids, the end event, reconnects."""
+
+from __future__ import annotations
+
+import httpx
+
+from gradflow_client.sse import Event, parse
+from tests.live.conftest import TINY, Live
+
+STREAM_TIMEOUT = httpx.Timeout(10.0, read=60.0)
+
+
+def _read(http: httpx.Client, path: str, last_id: str | None = None) -> tuple[int, list[Event]]:
+    headers = {"Last-Event-ID": last_id} if last_id else {}
+    with http.stream("GET", path, headers=headers, timeout=STREAM_TIMEOUT) as reply:
+        if reply.status_code != 200:
+            return reply.status_code, []
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        return 200, list(parse(reply.iter_lines()))
+
+
+def test_an_experiment_streams_status_progress_and_a_final_end(live: Live) -> None:
+    job = live.http.post("/v1/experiments", json={**TINY, "cell": "tanh", "steps": 200}).json()
+    path = f"/v1/experiments/{job['id']}/events"
+    status, events = _read(live.http, path)
+    assert status == 200
+    names = [event.name for event in events]
+    # The stream closed by itself, right after the end event.
+    assert names[-1] == "end" and names.count("end") == 1
+    assert events[-1].data["status"] == "succeeded" and events[-1].data["summary"]["outcome"]
+    statuses = [event.data["status"] for event in events if event.name == "status"]
+    assert statuses[-1] == "succeeded" and statuses == sorted(
+        statuses, key=["queued", "running", "succeeded"].index
+    )
+    steps = [event.data["step"] for event in events if event.name == "progress"]
+    assert steps and steps == sorted(steps) and all(0 <= s <= 200 for s in steps)
+    ids = [int(event.id) for event in events if event.id is not None]
+    assert ids == sorted(set(ids)) and events[-1].id is not None  # strictly increasing
+
+    # Reconnecting from an early id resends only what is newer, ending with the same end event.
+    _, resumed = _read(live.http, path, last_id=str(ids[0]))
+    assert resumed[-1].name == "end" and all(int(e.id) > ids[0] for e in resumed if e.id)
+    # After the end, a reconnect is told there is nothing more: 204 stops an EventSource.
+    assert _read(live.http, path, last_id=events[-1].id)[0] == 204
+    assert _read(live.http, "/v1/experiments/nope/events")[0] == 404
+
+
+def test_a_sweep_streams_until_every_experiment_ended(live: Live) -> None:
+    body = {"base": {**TINY, "cell": "tanh"}, "grid": {"seq_len": [10, 12]}}
+    sweep = live.http.post("/v1/sweeps", json=body).json()
+    status, events = _read(live.http, f"/v1/sweeps/{sweep['id']}/events")
+    assert status == 200 and events[-1].name == "end"
+    assert events[-1].data["counts"] == {"succeeded": 2}
+    done = [event.data["done"] for event in events if event.name == "progress"]
+    assert done == sorted(done) and done[-1] == 2
+    ids = [int(event.id) for event in events if event.id is not None]
+    assert ids == sorted(set(ids))
+    finished = {
+        e.data["id"] for e in events if e.name == "status" and e.data["status"] == "succeeded"
+    }
+    assert finished == {row["id"] for row in sweep["experiments"]}
