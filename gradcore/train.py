@@ -23,6 +23,7 @@ from gradcore.step import forward_backward
 from gradcore.summary import build_summary, evaluate
 from gradcore.tasks import ImageSet, build_task
 from gradcore.trace import TraceBuilder, first_non_finite
+from gradcore.uoro import uoro_forward_backward
 
 PROGRESS_INTERVAL_S = 0.5
 
@@ -90,6 +91,7 @@ def run(
         spec.horizon_fraction,
     )
     data_rng = torch.Generator().manual_seed(spec.seed)
+    uoro_rng = torch.Generator().manual_seed(spec.seed)  # UORO's random signs
     probe_steps = set(spec.probe_steps)
     map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
     outcome, diverged_at, diverged_reason = "completed", None, None
@@ -101,7 +103,11 @@ def run(
             break
         batch = task.train_batch(spec.batch_size, data_rng).to(device)
         optimizer.zero_grad(set_to_none=False)
-        out = forward_backward(net, task, batch, spec.training, probe=step in probe_steps)
+        probe = step in probe_steps
+        if spec.training.mode == "uoro":
+            out = uoro_forward_backward(net, task, batch, probe, uoro_rng)
+        else:
+            out = forward_backward(net, task, batch, spec.training, probe=probe)
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
         stats = measure_and_clip(grads, spec.clipping)
         scalars = torch.stack(
