@@ -109,32 +109,39 @@ class Stack:
             child.stop(timeout=20)
 
 
+def new_stack(data_dir: Path, **env: str) -> Stack:
+    """A stack (not started) with its own data directory, port and queue, plus `env`."""
+    return Stack(
+        data_dir,
+        {
+            "GRADFLOW_DATA_DIR": str(data_dir),
+            "PORT": str(free_port()),
+            "GRADFLOW_QUEUE": f"gradflow-test-{uuid.uuid4().hex[:12]}",
+            "GRADFLOW_PROGRESS_INTERVAL_S": "0.2",
+            "GRADFLOW_CANCEL_CHECK_INTERVAL_S": "0.2",
+            **env,
+        },
+    )
+
+
+def stop_stack(stack: Stack) -> None:
+    stack.stop()
+    if "REDIS_URL" in stack.env:
+        _drop_queue(stack.env["REDIS_URL"], stack.env["GRADFLOW_QUEUE"])
+
+
 @pytest.fixture(scope="module")
 def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """Start stacks with extra environment; all are stopped when the module ends."""
     stacks: list[Stack] = []
 
     def start(**env: str) -> httpx.Client:
-        data_dir = tmp_path_factory.mktemp("stack")
-        stack = Stack(
-            data_dir,
-            {
-                "GRADFLOW_DATA_DIR": str(data_dir),
-                "PORT": str(free_port()),
-                "GRADFLOW_QUEUE": f"gradflow-test-{uuid.uuid4().hex[:12]}",
-                "GRADFLOW_PROGRESS_INTERVAL_S": "0.2",
-                "GRADFLOW_CANCEL_CHECK_INTERVAL_S": "0.2",
-                **env,
-            },
-        )
-        stacks.append(stack)
-        return stack.start()
+        stacks.append(new_stack(tmp_path_factory.mktemp("stack"), **env))
+        return stacks[-1].start()
 
     yield start
     for stack in stacks:
-        stack.stop()
-        if "REDIS_URL" in stack.env:
-            _drop_queue(stack.env["REDIS_URL"], stack.env["GRADFLOW_QUEUE"])
+        stop_stack(stack)
 
 
 def _drop_queue(url: str, queue: str) -> None:

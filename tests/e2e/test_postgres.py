@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import psycopg
@@ -17,7 +18,7 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def _postgres_reachable() -> bool:
+def postgres_reachable() -> bool:
     try:
         psycopg.connect(POSTGRES_URL, connect_timeout=2).close()
     except psycopg.Error:
@@ -28,15 +29,16 @@ def _postgres_reachable() -> bool:
 pytestmark = [
     pytest.mark.timeout(180),
     pytest.mark.skipif(
-        not _postgres_reachable(),
+        not postgres_reachable(),
         reason=f"no PostgreSQL at {POSTGRES_URL} (set GRADFLOW_TEST_POSTGRES_URL)",
     ),
     pytest.mark.skipif(not redis_reachable(REAL_REDIS_URL), reason=f"no Redis at {REAL_REDIS_URL}"),
 ]
 
 
-@pytest.fixture(scope="module")
-def schema() -> Iterator[str]:
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema, dropped afterwards."""
     name = f"gradflow_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {name}")
@@ -44,11 +46,20 @@ def schema() -> Iterator[str]:
         connection.execute(f"DROP SCHEMA {name} CASCADE")
 
 
+def schema_url(schema: str) -> str:
+    # libpq's `options` sets the search path, so the service's tables land in the schema.
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="module")
+def schema() -> Iterator[str]:
+    with postgres_schema() as name:
+        yield name
+
+
 @pytest.fixture(scope="module")
 def client(stack_factory, schema: str) -> httpx.Client:
-    # libpq's `options` sets the search path, so the service's tables land in the schema.
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    return stack_factory(REDIS_URL=REAL_REDIS_URL, DATABASE_URL=url)
+    return stack_factory(REDIS_URL=REAL_REDIS_URL, DATABASE_URL=schema_url(schema))
 
 
 def test_small_experiment_on_postgres(client: httpx.Client, schema: str) -> None:
