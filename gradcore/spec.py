@@ -324,6 +324,8 @@ class ExperimentSpec(BaseModel):
             raise ValueError("training.mode uoro: trains recurrent weights; not for mlp/cnn/esn")
         if self.optimizer.name == "hessian_free" and self.training.mode != "bptt":
             raise ValueError("optimizer hessian_free: uses full BPTT (training.mode bptt)")
+        if self.optimizer.name == "hessian_free" and self.cell == "esn":
+            raise ValueError("optimizer hessian_free: the esn trains only its linear readout")
 
     @property
     def sequence_length(self) -> int:

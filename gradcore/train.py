@@ -14,6 +14,7 @@ import torch
 
 from gradcore.clipping import measure_and_clip
 from gradcore.dynamics import MapProbe
+from gradcore.hessian_free import HessianFree
 from gradcore.model import Network, build_network
 from gradcore.optim import apply_l1, build_optimizer
 from gradcore.probes import spectral_radius
@@ -81,7 +82,12 @@ def run(
     # Weight change is tracked for matrices and conv kernels (and IndRNN's recurrent vector),
     # not biases.
     tracked = [(n, p) for n, p in named if p.dim() >= 2 or n.endswith(".u")]
-    optimizer = build_optimizer(spec.optimizer, params)
+    hessian_free = None
+    if spec.optimizer.name == "hessian_free":
+        optimizer: torch.optim.Optimizer | HessianFree = HessianFree(spec.optimizer, net)
+        hessian_free = optimizer
+    else:
+        optimizer = build_optimizer(spec.optimizer, params)
     radius_start = spectral_radii(net)
     trace = TraceBuilder(
         [n for n, _ in named],
@@ -123,7 +129,10 @@ def run(
         if map_probe is not None and norms is not None:
             map_probe.measure(step, net, batch.inputs)  # before the update, as dL/dh_t was
         before = [p.detach().clone() for _, p in tracked]
-        optimizer.step()
+        if hessian_free is not None:
+            hessian_free.step(step, task, batch, scalars[0])  # needs the batch for curvature
+        else:
+            optimizer.step()
         apply_l1(spec.optimizer, params)
         net.constrain()
         with torch.no_grad():
@@ -168,5 +177,6 @@ def run(
         hidden_grad=trace.hidden_grad_trace(),
         weight_change=trace.weight_change_trace(),
         dynamics=None if map_probe is None else map_probe.trace(),
+        hessian_free=None if hessian_free is None else hessian_free.history,
         summary=summary,
     )
