@@ -13,6 +13,7 @@ lambda follows Levenberg-Marquardt on rho = actual / predicted reduction (G's qu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -108,7 +109,9 @@ class HessianFree:
         d = self.spec.lr * direction
         predicted = float(grad @ d + 0.5 * d @ curvature(d, False))
         new_loss = float(task.loss(outputs(theta + d)[0], batch.targets))
-        rho = (new_loss - loss) / predicted if predicted < 0 else 0.0
+        # No predicted decrease, or a trial loss that overflowed: the model failed, rho = 0.
+        useful = predicted < 0 and math.isfinite(new_loss)
+        rho = (new_loss - loss) / predicted if useful else 0.0
         accepted = new_loss < loss
         if accepted:
             torch._foreach_add_(list(self.params.values()), self._split(d))
