@@ -7,12 +7,13 @@ the API key that sent them, so two clients can never collide.
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import limits, store
+from api.errors import invalid
 from api.models import Job
 from gradcore.spec import ExperimentSpec
 
@@ -50,9 +51,11 @@ def _replay(
         select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key)
     )
     if earlier is not None and earlier.spec != spec.model_dump(mode="json"):
-        raise HTTPException(
-            422,
-            f"Idempotency-Key {idempotency_key!r} was already used for experiment {earlier.id} "
-            "with a different body; use a new key for a new experiment",
+        raise invalid(
+            "header",
+            "idempotency-key",
+            f"already used for experiment {earlier.id} with a different body; use a new key "
+            "for a new experiment",
+            idempotency_key,
         )
     return earlier

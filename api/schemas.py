@@ -35,7 +35,8 @@ class ListQuery(BaseModel):
     cell: Cell | None = None
     task: Task | None = None
     limit: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
-    offset: int = Field(0, ge=0)
+    # Bounded: the database refuses integers past 64 bits with an error, not an empty page.
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 class ResultQuery(BaseModel):

@@ -142,7 +142,9 @@ def test_idempotency_key_returns_the_same_experiment(client: TestClient) -> None
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["location"] == first.headers["location"]
     other = client.post(LIST, json={**TINY_SPEC, "seed": 1}, headers={"Idempotency-Key": "run-1"})
-    assert other.status_code == 422 and "different body" in other.json()["detail"]
+    assert other.status_code == 422
+    assert other.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+    assert "different body" in other.json()["detail"][0]["msg"]
     assert client.post(LIST, json=TINY_SPEC).json()["id"] != first.json()["id"]
     assert client.get(LIST).json()["total"] == 2
     bad = client.post(LIST, json=TINY_SPEC, headers={"Idempotency-Key": "x" * 256})
