@@ -212,9 +212,14 @@ class OptimizerSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check_hessian_free(self) -> OptimizerSpec:
-        hf_fields = {"cg_max_iters", "damping", "structural_damping"} & self.model_fields_set
+        # By value, not by fields set: a stored spec is dumped whole and validated again.
+        hf_fields = [
+            name
+            for name in ("cg_max_iters", "damping", "structural_damping")
+            if getattr(self, name) != type(self).model_fields[name].default
+        ]
         if self.name != "hessian_free" and hf_fields:
-            raise ValueError(f"{', '.join(sorted(hf_fields))}: apply to hessian_free only")
+            raise ValueError(f"{', '.join(hf_fields)}: apply to hessian_free only")
         if self.name == "hessian_free" and (self.momentum > 0 or self.weight_decay > 0):
             raise ValueError("hessian_free uses neither momentum nor weight_decay; leave them 0")
         return self
@@ -309,7 +314,7 @@ class ExperimentSpec(BaseModel):
         return self
 
     def _check_extensions(self, feedforward: bool) -> None:
-        if self.cell != "esn" and self.esn.model_fields_set:
+        if self.cell != "esn" and self.esn != ESNSpec():
             raise ValueError("esn: applies to the esn cell only")
         if self.cell == "esn" and self.init != InitSpec():
             raise ValueError("init: the esn reservoir is drawn as the esn block says")

@@ -77,7 +77,7 @@ def test_mnist_dataset_the_server_has_is_accepted(client: TestClient, tmp_path: 
 
 @pytest.mark.parametrize(
     "query",
-    ["status=done", "cell=cnn", "limit=0", "limit=100000", "offset=-1", "colour=red"],
+    ["status=done", "cell=transformer", "limit=0", "limit=100000", "offset=-1", "colour=red"],
 )
 def test_bad_list_query_is_422(client: TestClient, query: str) -> None:
     assert client.get(f"/v1/experiments?{query}").status_code == 422

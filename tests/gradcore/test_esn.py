@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pydantic import ValidationError
 
 import gradcore
 from gradcore.optim import apply_l1, build_optimizer
@@ -83,3 +84,11 @@ def test_hidden_grad_norms_match_retain_grad(task: str) -> None:
         [[h.grad.norm().item() for h in steps] for steps in hiddens], dtype=torch.float64
     )
     torch.testing.assert_close(out.hidden_grad_norms, expected, rtol=1e-9, atol=0)
+
+
+def test_spec_round_trips_and_esn_fields_need_the_esn_cell() -> None:
+    """A stored spec is dumped whole and validated again: defaults must not count as set."""
+    for spec in (small_spec(), small_spec(cell="esn", esn={"leak_rate": 0.5})):
+        assert type(spec).model_validate(spec.model_dump()) == spec
+    with pytest.raises(ValidationError, match="esn cell only"):
+        small_spec(esn={"leak_rate": 0.5})

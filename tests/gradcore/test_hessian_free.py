@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from pydantic import ValidationError
 
 import gradcore
 from gradcore.hessian_free import HessianFree
@@ -69,3 +70,11 @@ def test_cg_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     assert max(trace.cg_iterations) == 4
     assert trace.damping[0] == 1.0
     assert gradcore.run(small_spec(steps=1)).hessian_free is None
+
+
+def test_spec_round_trips_and_hf_fields_need_hessian_free() -> None:
+    for optimizer in ({"name": "hessian_free", "damping": 3.0}, {"name": "adam"}):
+        spec = small_spec(optimizer=optimizer)
+        assert type(spec).model_validate(spec.model_dump()) == spec
+    with pytest.raises(ValidationError, match="apply to hessian_free only"):
+        small_spec(optimizer={"name": "adam", "cg_max_iters": 10})
