@@ -17,14 +17,12 @@ from api.result_view import view_result
 from api.schemas import ExperimentBrief, ExperimentOut, ExperimentPage, ListQuery, ResultQuery
 from gradcore.result import ExperimentResult
 from gradcore.spec import ExperimentSpec
+from gradcore.tasks import needs_dataset
 from worker.celery_app import enqueue
 from worker.datasets import available_datasets
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/experiments", tags=["experiments"])
-
-# Tasks that read spec.dataset from the server's data directory.
-DATASET_TASKS: frozenset[str] = frozenset({"pixel_mnist", "permuted_pixel_mnist"})
 
 
 def _job_or_404(session: SessionDep, job_id: str) -> Job:
@@ -45,7 +43,7 @@ def submit(
     owner: OwnerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ExperimentOut:
-    if spec.task in DATASET_TASKS:
+    if needs_dataset(spec.task):
         have = available_datasets(settings.data_dir)
         if spec.dataset not in have:
             listed = ", ".join(have) or "none; an operator adds them under <data dir>/datasets/"
