@@ -12,7 +12,15 @@ from typing import Any
 
 from api.downsample import select_indices, take
 
-RESULT_FIELDS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change", "summary")
+RESULT_FIELDS: tuple[str, ...] = (
+    "loss",
+    "grad_norm",
+    "hidden_grad",
+    "weight_change",
+    "summary",
+    "dynamics",
+    "hessian_free",
+)
 
 Trace = dict[str, Any]
 
@@ -40,11 +48,28 @@ def _weight_change_series(trace: Trace) -> list[Sequence[float]]:
     return list(trace["per_layer"].values())
 
 
+def _dynamics_series(trace: Trace) -> list[Sequence[float]]:
+    # Per layer: the Jacobian norm from the first time step and the largest Lyapunov exponent.
+    series: list[Sequence[float]] = []
+    for layer in range(len(trace["layers"])):
+        if trace.get("jacobian_norm") is not None:
+            series.append([probe[layer][0] for probe in trace["jacobian_norm"]])
+        if trace.get("lyapunov") is not None:
+            series.append([probe[layer][0] for probe in trace["lyapunov"]])
+    return series
+
+
+def _hessian_free_series(trace: Trace) -> list[Sequence[float]]:
+    return [trace["cg_iterations"], trace["damping"], trace["reduction_ratio"]]
+
+
 SERIES: dict[str, Callable[[Trace], list[Sequence[float]]]] = {
     "loss": _loss_series,
     "grad_norm": _grad_norm_series,
     "hidden_grad": _hidden_grad_series,
     "weight_change": _weight_change_series,
+    "dynamics": _dynamics_series,
+    "hessian_free": _hessian_free_series,
 }
 # Columns that are not aligned with `step` and are kept whole.
 WHOLE: frozenset[str] = frozenset({"time_steps", "layers"})
@@ -59,8 +84,10 @@ def view_result(
 ) -> dict[str, Any]:
     view: dict[str, Any] = {}
     for name in fields:
-        part = document[name]
-        if name in SERIES:
+        # Optional parts are null when the run did not record them (and absent from results
+        # stored before they existed).
+        part = document.get(name)
+        if part is not None and name in SERIES:
             part = _cut(part, _in_range(part["step"], step_from, step_to))
             if max_points is not None:
                 length = len(part["step"])
@@ -82,7 +109,7 @@ def _cut(trace: Trace, indices: list[int]) -> Trace:
 
 
 def _cut_column(key: str, column: Any, indices: list[int]) -> Any:
-    if key in WHOLE:
+    if key in WHOLE or column is None:
         return column
     if isinstance(column, dict):
         return {name: take(values, indices) for name, values in column.items()}
