@@ -15,7 +15,9 @@ Norm conventions (all L2, of float32 tensors, computed on the training batch of 
   concatenated. Per sequence, then averaged over the batch.
 - hessian_free (optional, optimizer hessian_free): the optimizer's own per-step quantities.
 Non-finite values never appear: a NaN or inf stops the run and sets `summary.diverged_at`.
-A norm that underflows to 0.0 is reported as 0.0.
+A norm that underflows to 0.0 is reported as 0.0. A run flushes float32 denormals (magnitudes
+below 1.2e-38) to exact zeros while it trains, so a gradient entry that small counts as 0; this
+keeps CPU steps fast when gradients vanish (see gradcore.denormals).
 """
 
 from __future__ import annotations

@@ -8,11 +8,12 @@ paths compute the same function, so the probe never changes the training traject
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import torch
 
 from gradcore.clipping import measure_and_clip
+from gradcore.denormals import flush_denormals
 from gradcore.dynamics import MapProbe
 from gradcore.hessian_free import HessianFree
 from gradcore.model import Network, build_network
@@ -69,10 +70,24 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     datasets: Mapping[str, ImageSet] | None = None,
+    probe_steps: Collection[int] | None = None,
 ) -> ExperimentResult:
     """Train `spec` and return its traces. NaN/inf ends the run as `diverged`, not an error;
     `should_stop` is polled between steps. Raises ValueError for a spec this process cannot run
-    (a dataset or device it lacks)."""
+    (a dataset or device it lacks). `probe_steps` replaces spec.probe_steps (the overhead
+    benchmark passes an empty set to train without probes). Float32 denormals are flushed to
+    zero for the length of the run (see gradcore.denormals)."""
+    with flush_denormals():
+        return _train(spec, on_progress, should_stop, datasets, probe_steps)
+
+
+def _train(
+    spec: ExperimentSpec,
+    on_progress: Callable[[Progress], None] | None,
+    should_stop: Callable[[], bool] | None,
+    datasets: Mapping[str, ImageSet] | None,
+    probe_steps: Collection[int] | None,
+) -> ExperimentResult:
     started = time.perf_counter()
     device = resolve_device(spec.device)
     task = build_task(spec, datasets)
@@ -98,7 +113,7 @@ def run(
     )
     data_rng = torch.Generator().manual_seed(spec.seed)
     uoro_rng = torch.Generator().manual_seed(spec.seed)  # UORO's random signs
-    probe_steps = set(spec.probe_steps)
+    probe_steps = set(spec.probe_steps if probe_steps is None else probe_steps)
     map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
     outcome, diverged_at, diverged_reason = "completed", None, None
     last_report = started
