@@ -47,7 +47,9 @@ def live_message_ids(client: redis.Redis, queue: str) -> set[str]:
     """Job ids with a message waiting in `queue` or delivered to a worker and not yet acked
     (the task id is the job id, see `enqueue`)."""
     waiting = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
-    delivered = [json.loads(raw)[0] for raw in client.hvals(UNACKED_KEY)]
+    # Entries are [message, exchange, routing key]; the hash is shared by every queue.
+    unacked = (json.loads(raw) for raw in client.hvals(UNACKED_KEY))
+    delivered = [message for message, _, routing_key in unacked if routing_key == queue]
     return {message["headers"]["id"] for message in waiting + delivered}
 
 

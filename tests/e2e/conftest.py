@@ -6,6 +6,7 @@ Redis never take each other's jobs.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -21,6 +22,7 @@ import redis
 
 from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
+from worker.reconciler import UNACKED_KEY
 
 REAL_REDIS_URL = os.environ.get("GRADFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 READY_TIMEOUT_S = 90.0
@@ -127,7 +129,7 @@ def new_stack(data_dir: Path, **env: str) -> Stack:
 def stop_stack(stack: Stack) -> None:
     stack.stop()
     if "REDIS_URL" in stack.env:
-        _drop_queue(stack.env["REDIS_URL"], stack.env["GRADFLOW_QUEUE"])
+        drop_queue(stack.env["REDIS_URL"], stack.env["GRADFLOW_QUEUE"])
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +146,16 @@ def stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         stop_stack(stack)
 
 
-def _drop_queue(url: str, queue: str) -> None:
+def drop_queue(url: str, queue: str) -> None:
     client = redis.Redis.from_url(url)
     # The queue and kombu's bookkeeping keys for it all carry the queue's (unique) name.
     for key in client.scan_iter(match=f"*{queue}*"):
         client.delete(key)
+    # A killed worker's message stays in kombu's shared unacked hash: [message, exchange, queue].
+    for tag, entry in client.hscan_iter(UNACKED_KEY):
+        if json.loads(entry)[2] == queue:
+            client.hdel(UNACKED_KEY, tag)
+            client.zrem(f"{UNACKED_KEY}_index", tag)
     client.close()
 
 

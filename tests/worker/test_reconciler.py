@@ -18,7 +18,7 @@ from api.db import init_db, make_engine
 from api.models import Job, utcnow
 from api.settings import Settings
 from gradcore.spec import ExperimentSpec
-from tests.e2e.conftest import REAL_REDIS_URL, redis_reachable
+from tests.e2e.conftest import REAL_REDIS_URL, drop_queue, redis_reachable
 from worker.celery_app import enqueue, make_celery
 from worker.reconciler import live_message_ids, reconcile
 
@@ -41,10 +41,7 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
         job_time_limit_s=60,
     )
     yield settings
-    client = redis.Redis.from_url(REAL_REDIS_URL)
-    for key in client.scan_iter(match=f"*{settings.queue}*"):
-        client.delete(key)
-    client.close()
+    drop_queue(REAL_REDIS_URL, settings.queue)
 
 
 @pytest.fixture
