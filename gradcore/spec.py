@@ -234,6 +234,19 @@ class TrainingSpec(BaseModel):
 
     mode: Literal["bptt", "tbptt", "uoro"] = "bptt"
     tbptt_k: int = Field(20, ge=1, le=int(LIMITS["seq_len_max"]))
+    checkpoint: bool = Field(
+        False,
+        description="bptt and tbptt: gradient checkpointing. Each chunk is run as about "
+        "sqrt(length) segments whose activations are recomputed in the backward pass: memory "
+        "O(sqrt(T)) segments' worth instead of O(T), for one more forward pass. The same "
+        "gradients and probes. The mlp has no time steps and ignores it.",
+    )
+
+    @model_validator(mode="after")
+    def _check_checkpoint(self) -> TrainingSpec:
+        if self.checkpoint and self.mode == "uoro":
+            raise ValueError("training.checkpoint: uoro stores no past states to checkpoint")
+        return self
 
 
 class ExperimentSpec(BaseModel):

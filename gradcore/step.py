@@ -8,13 +8,15 @@ k >= T, and the reported loss is always the whole sequence's mean.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
-from gradcore.cells import detach_state
-from gradcore.model import Network
+from gradcore.cells import State, detach_state
+from gradcore.model import Network, RecurrentNet
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import TrainingSpec
 from gradcore.tasks.base import Batch, TaskData
@@ -29,6 +31,28 @@ class StepOutput:
 
 def chunk_length(training: TrainingSpec, time_steps: int) -> int:
     return training.tbptt_k if training.mode == "tbptt" else time_steps
+
+
+def checkpointed_forward(
+    net: RecurrentNet,
+    x: Tensor,
+    states: list[State] | None,
+    recorder: HiddenGradNorms | None,
+    t_offset: int,
+) -> tuple[Tensor, list[State]]:
+    """net(x, ...) over segments of about sqrt(T) steps, each under non-reentrant checkpointing:
+    the backward pass keeps only the segments' outputs (T, B, H) and boundary states and
+    recomputes one segment's activations at a time. Non-reentrant checkpointing backpropagates
+    through the original graph, so the recorder's hooks on h_t fire as without it."""
+    time_steps = x.shape[0]
+    segment = max(1, math.isqrt(time_steps))
+    outputs = []
+    for start in range(0, time_steps, segment):
+        features, states = checkpoint(
+            net, x[start : start + segment], states, recorder, t_offset + start, use_reentrant=False
+        )
+        outputs.append(features)  # (segment, B, H)
+    return torch.cat(outputs), states
 
 
 def forward_backward(
@@ -50,7 +74,10 @@ def forward_backward(
     last_logits = None
     for start in range(0, time_steps, k):
         end = min(start + k, time_steps)
-        features, states = net(inputs[start:end], states, recorder, start)
+        if training.checkpoint and not net.feedforward:
+            features, states = checkpointed_forward(net, inputs[start:end], states, recorder, start)
+        else:
+            features, states = net(inputs[start:end], states, recorder, start)
         if task.every_step:
             logits = net.readout(features)  # (T_chunk, B, C)
             chunk_loss = task.loss(logits, targets[start:end], reduction="sum")
