@@ -15,6 +15,8 @@ from gradcore.spec import Cell, ExperimentSpec, Task
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "diverged"]
 PAGE_SIZE_MAX = 200
+# Bounded: the database refuses integers past 64 bits with an error, not an empty page.
+OFFSET_MAX = 1_000_000_000
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -35,8 +37,7 @@ class ListQuery(BaseModel):
     cell: Cell | None = None
     task: Task | None = None
     limit: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
-    # Bounded: the database refuses integers past 64 bits with an error, not an empty page.
-    offset: int = Field(0, ge=0, le=1_000_000_000)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
 class ResultQuery(BaseModel):

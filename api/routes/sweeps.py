@@ -13,6 +13,7 @@ from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, comp
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid
 from api.models import Sweep
+from api.schemas import OFFSET_MAX
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
 from worker.celery_app import enqueue
 
@@ -82,7 +83,7 @@ def list_sweeps(
     session: SessionDep,
     owner: OwnerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> SweepPage:
     page = sweeps.list_sweeps(session, owner, limit, offset)
     return SweepPage(
