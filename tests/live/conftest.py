@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from cli.serve import start_embedded_redis
-from tests.e2e.conftest import REAL_REDIS_URL, Stack, _drop_queue, free_port, redis_reachable
+from tests.e2e.conftest import REAL_REDIS_URL, Stack, drop_queue, free_port, redis_reachable
 
 # Tiny runs: a second or two each on a laptop CPU. The low clipping threshold makes clipping
 # fire on some steps, so the dashboard has clip events to mark.
@@ -74,4 +74,4 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         if embedded is not None:
             embedded.stop()
         else:
-            _drop_queue(redis_url, stack.env["GRADFLOW_QUEUE"])
+            drop_queue(redis_url, stack.env["GRADFLOW_QUEUE"])
