@@ -60,16 +60,18 @@ def _error(loc: tuple[str, ...], message: str, value: object) -> dict[str, objec
     return {"type": "limit_exceeded", "loc": loc, "msg": message, "input": value}
 
 
-def check_active_jobs(session: Session, owner: str, settings: Settings) -> None:
+def check_active_jobs(session: Session, owner: str, settings: Settings, adding: int = 1) -> None:
+    """Refuse `adding` more jobs (a sweep adds all its members) past the per-key limit."""
     active = session.scalar(
         select(func.count())
         .select_from(Job)
         .where(Job.owner == owner, Job.status.in_(("queued", "running")))
     )
-    if active >= settings.max_active_jobs_per_key:
+    if active + adding > settings.max_active_jobs_per_key:
+        asked = "" if adding == 1 else f" and asks for {adding} more"
         raise HTTPException(
             429,
-            f"this API key has {active} queued or running experiments, the limit "
+            f"this API key has {active} queued or running experiments{asked}; the limit is "
             f"({env_name('max_active_jobs_per_key')} = {settings.max_active_jobs_per_key}); "
             "submit again when some have finished, or cancel some",
         )

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     limit_cost: float = Field(1e14, gt=0, description="Largest estimated cost accepted.")
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
     max_active_jobs_per_key: int = Field(
-        20, ge=1, description="Queued plus running jobs one API key may have at once."
+        256, ge=1, description="Queued plus running jobs one API key may have at once."
     )
     submit_rate_per_minute: int = Field(
         60, ge=1, description="Submissions one API key may make per minute (per API process)."

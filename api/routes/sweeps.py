@@ -56,7 +56,7 @@ def submit_sweep(
     for combination in combinations:
         limits.check_spec(combination.spec, settings)
     if owner is not None:
-        limits.check_active_jobs(session, owner, settings)
+        limits.check_active_jobs(session, owner, settings, adding=len(combinations))
         request.app.state.submission_rate.check(owner)
     sweep, jobs = sweeps.create_sweep(
         session, body.base, body.grid, body.seeds, combinations, owner

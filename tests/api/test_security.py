@@ -135,6 +135,17 @@ def test_active_jobs_and_submissions_per_key_are_limited(limited: TestClient) ->
     assert limited.post(LIST, json=TINY_SPEC, headers=_key(limited, "bob")).status_code == 201
 
 
+def test_a_sweep_counts_all_its_members_against_the_active_limit(limited: TestClient) -> None:
+    carol = _key(limited, "carol")
+    four = {"base": TINY_SPEC, "grid": {"seq_len": [10, 20]}, "seeds": 2}
+    refused = limited.post("/v1/sweeps", json=four, headers=carol)
+    assert refused.status_code == 429
+    assert "asks for 4 more" in refused.json()["detail"]
+    assert limited.get(LIST, headers=carol).json()["total"] == 0
+    three = {"base": TINY_SPEC, "grid": {"seq_len": [10, 20, 30]}, "seeds": 1}
+    assert limited.post("/v1/sweeps", json=three, headers=carol).status_code == 201
+
+
 def test_idempotency_key_returns_the_same_experiment(client: TestClient) -> None:
     first = client.post(LIST, json=TINY_SPEC, headers={"Idempotency-Key": "run-1"})
     again = client.post(LIST, json=TINY_SPEC, headers={"Idempotency-Key": "run-1"})
