@@ -1,7 +1,8 @@
 """Recurrent layers with two paths over the same parameters.
 
 - fused: one call to nn.RNN / nn.LSTM / nn.GRU (cuDNN on GPU); fast, hides dL/dh_t.
-- unrolled: a Python loop over cells.py's steps, with a hook on every h_t; used on probe steps.
+- unrolled: a Python loop over ATen's cell functions (the steps nn.RNN / nn.LSTM / nn.GRU run
+  on the CPU), with a hook on every h_t; used on probe steps.
 
 Both take x (T, B, input_size) time-major and a state (or None for zeros) and return the
 hidden sequence (T, B, H) and the final state, so truncated BPTT can carry it across chunks.
@@ -12,10 +13,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gradcore.cells import State, gru_step, indrnn_step, lstm_step, rnn_step
+from gradcore.cells import State, indrnn_step
 from gradcore.probes import HiddenGradNorms
 
 GATES = {"tanh": 1, "relu": 1, "irnn": 1, "lstm": 4, "gru": 3}
+# One time step each: (x_t (B, in), state, w_ih, w_hh, b_ih, b_hh) -> the next state. The same
+# functions as nn.RNNCell / LSTMCell / GRUCell; they project x_t themselves and save fewer
+# intermediates for the backward pass than the formulas written out in Python (GRU, T = 2000,
+# B = 64, H = 128: 575 MiB peak against 1136) and run faster on the CPU.
+ATEN_CELLS = {
+    "tanh": torch.rnn_tanh_cell,
+    "relu": torch.rnn_relu_cell,
+    "irnn": torch.rnn_relu_cell,
+    "lstm": torch.lstm_cell,
+    "gru": torch.gru_cell,
+}
 
 
 class FusedLayer(nn.Module):
@@ -68,22 +80,17 @@ class FusedLayer(nn.Module):
         self, x: Tensor, state: State | None, recorder: HiddenGradNorms, layer: int, t_offset: int
     ) -> tuple[Tensor, State]:
         rnn = self.rnn
-        x_proj = torch.nn.functional.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)  # (T, B, G*H)
+        step = ATEN_CELLS[self.cell]
+        weights = (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)
         if state is None:
             zeros = x.new_zeros(x.shape[1], self.hidden_size)
             state = (zeros, zeros) if self.cell == "lstm" else zeros
-        w_hh, b_hh = rnn.weight_hh_l0, rnn.bias_hh_l0
         hiddens = []
-        # unbind, not x_proj[t]: each indexing op's backward would write a full (T, B, G*H)
-        # gradient, making the backward pass O(T^2).
-        for t, x_t in enumerate(x_proj.unbind(0)):
-            if self.cell == "lstm":
-                state = lstm_step(x_t, state, w_hh, b_hh)
-                h = state[0]
-            elif self.cell == "gru":
-                state = h = gru_step(x_t, state, w_hh, b_hh)
-            else:
-                state = h = rnn_step(x_t, state, w_hh, b_hh, relu=self.cell != "tanh")
+        # unbind, not x[t]: each indexing op's backward would write a full (T, B, input_size)
+        # gradient, making the backward pass O(T^2) in the layers above the first.
+        for t, x_t in enumerate(x.unbind(0)):
+            state = step(x_t, state, *weights)
+            h = state[0] if isinstance(state, tuple) else state  # (B, H)
             recorder.watch(h, layer, t_offset + t)
             hiddens.append(h)
         return torch.stack(hiddens), state
