@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gradcore import layers
 from gradcore.spec import TrainingSpec
 from gradcore.step import forward_backward
 from tests.gradcore.helpers import param_grads, setup, small_spec
@@ -20,7 +21,10 @@ from tests.gradcore.helpers import param_grads, setup, small_spec
         ("copy", TrainingSpec(mode="tbptt", tbptt_k=7)),
     ],
 )
-def test_fused_and_unrolled_agree(cell: str, task: str, training: TrainingSpec) -> None:
+def test_fused_and_unrolled_agree(
+    cell: str, task: str, training: TrainingSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layers, "FUSED_ON_CPU", True)  # CPU steps otherwise run the loop too
     spec = small_spec(cell=cell, task=task, seq_len=10, num_layers=2)
     net, task_data, batch = setup(spec)
     fused = forward_backward(net, task_data, batch, training, probe=False)
@@ -62,3 +66,17 @@ def test_mlp_layer_norms_match_retain_grad() -> None:
     torch.testing.assert_close(probed.hidden_grad_norms, expected, rtol=1e-9, atol=0)
     # The depth picture: the first layer's gradient is smaller than the last's.
     assert expected[0, 0] < expected[-1, 0]
+
+
+@pytest.mark.parametrize("cell", ["tanh", "lstm", "gru"])
+def test_cpu_steps_without_probes_run_the_same_loop(cell: str) -> None:
+    """On the CPU a probe changes nothing, bit for bit: both steps run the same cells."""
+    spec = small_spec(cell=cell, seq_len=10, num_layers=2)
+    net, task, batch = setup(spec)
+    plain = forward_backward(net, task, batch, spec.training, probe=False)
+    plain_grads = param_grads(net)
+    net.zero_grad()
+    probed = forward_backward(net, task, batch, spec.training, probe=True)
+    assert torch.equal(probed.loss, plain.loss)
+    for name, grad in param_grads(net).items():
+        assert torch.equal(grad, plain_grads[name]), name
