@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from gradcore.cells import State, detach_state
+from gradcore.cells import State, detach_state, hidden_of
 from gradcore.model import Network, RecurrentNet
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import TrainingSpec
@@ -84,7 +84,10 @@ def forward_backward(
             chunk_loss = chunk_loss / (time_steps * batch_size)
             every_step_logits.append(logits.detach())
         elif end == time_steps:
-            last_logits = net.readout(features[-1])  # (B, C)
+            # The top layer's final state rather than features[-1]: a slice of the stacked
+            # sequence would send a zero (T, B, H) gradient back through every time step.
+            last = features[-1] if net.feedforward else hidden_of(states[-1])  # (B, H)
+            last_logits = net.readout(last)  # (B, C)
             chunk_loss = task.loss(last_logits, targets)
         else:
             chunk_loss = None  # the loss is at the end: this chunk gets no gradient
