@@ -1,9 +1,9 @@
 """Recurrent layers with two paths over the same parameters.
 
 - fused: one call to nn.RNN / nn.LSTM / nn.GRU (cuDNN on GPU); fast, hides dL/dh_t. Used for
-  steps without probes on the GPU (see FUSED_ON_CPU).
+  steps without probes on the GPU, and on the CPU where it is the faster (see FUSED_ON_CPU).
 - unrolled: a Python loop over ATen's cell functions (the steps nn.RNN / nn.LSTM / nn.GRU run
-  on the CPU), with a hook on every h_t on probe steps; used for every step on the CPU.
+  on the CPU), with a hook on every h_t on probe steps; on the CPU also used without hooks.
 
 Both take x (T, B, input_size) time-major and a state (or None for zeros) and return the
 hidden sequence (T, B, H) and the final state, so truncated BPTT can carry it across chunks.
@@ -29,11 +29,12 @@ ATEN_CELLS = {
     "lstm": torch.lstm_cell,
     "gru": torch.gru_cell,
 }
-# On the CPU nn.RNN / LSTM / GRU step these same cells in C++, yet the loop below measures
-# faster (B = 64, H = 128, T = 1000, one thread: LSTM 378 against 523 ms a training step, GRU
-# 333 against 468, tanh 103 against 127), so CPU steps run the loop with or without probes.
-# On the GPU the fused kernels (cuDNN) are far faster. Tests set this to compare both paths.
-FUSED_ON_CPU = False
+# On the CPU nn.RNN / LSTM / GRU step these same cells in C++, yet for tanh/relu and the GRU the
+# loop below measures faster (B = 64, H = 128, T = 1000, 2 threads: GRU 305 against 424 ms a
+# training step; T = 5000: tanh 558 against 810), so their CPU steps run it with or without
+# probes. The fused LSTM is the faster with 2 threads (T = 5000: 1583 against 1852 ms). On the
+# GPU the fused kernels (cuDNN) are far faster. Tests widen this to compare both paths.
+FUSED_ON_CPU: frozenset[str] = frozenset({"lstm"})
 
 
 class FusedLayer(nn.Module):
@@ -69,7 +70,7 @@ class FusedLayer(nn.Module):
         layer: int = 0,
         t_offset: int = 0,
     ) -> tuple[Tensor, State]:
-        if recorder is None and (FUSED_ON_CPU or not x.is_cpu):
+        if recorder is None and (self.cell in FUSED_ON_CPU or not x.is_cpu):
             return self._fused(x, state)
         return self._unrolled(x, state, recorder, layer, t_offset)
 
