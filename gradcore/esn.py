@@ -55,7 +55,9 @@ class ESNLayer(nn.Module):
         recorder: HiddenGradNorms | None = None,
         layer: int = 0,
         t_offset: int = 0,
-    ) -> tuple[Tensor, Tensor]:
+        keep_sequence: bool = True,
+    ) -> tuple[Tensor | None, Tensor]:
+        """As FusedLayer.forward: the (T, B, H) sequence, or None without keep_sequence."""
         h = x.new_zeros(x.shape[1], self.hidden_size) if state is None else state
         if recorder is not None and not h.requires_grad:
             # No parameter of the reservoir requires grad, so the states would not either: a
@@ -67,8 +69,9 @@ class ESNLayer(nn.Module):
             h = self.step(x_t, h)
             if recorder is not None:
                 recorder.watch(h, layer, t_offset + t)
-            hiddens.append(h)
-        return torch.stack(hiddens), h
+            if keep_sequence:
+                hiddens.append(h)
+        return (torch.stack(hiddens) if keep_sequence else None), h
 
     def recurrent_blocks(self) -> list[Tensor]:
         return [self.weight_hh]

@@ -58,15 +58,28 @@ class RecurrentNet(nn.Module):
         states: list[State] | None,
         recorder: HiddenGradNorms | None = None,
         t_offset: int = 0,
-    ) -> tuple[Tensor, list[State]]:
-        """x: (T, B, input_size) -> top layer's hidden sequence (T, B, H) and each layer's state."""
+        keep_sequence: bool = True,
+    ) -> tuple[Tensor | None, list[State]]:
+        """x: (T, B, input_size) -> top layer's hidden sequence (T, B, H) and each layer's state.
+
+        keep_sequence=False: the top layer stacks no sequence and None is returned in its place,
+        for callers that read only its final state. Lower layers always keep theirs: it is the
+        next layer's input."""
         finals: list[State] = []
+        top = len(self.layers) - 1
+        features: Tensor | None = x
         for index, layer in enumerate(self.layers):
-            x, final = layer(
-                x, None if states is None else states[index], recorder, index, t_offset
+            assert features is not None  # only the top layer may drop its sequence
+            features, final = layer(
+                features,
+                None if states is None else states[index],
+                recorder,
+                index,
+                t_offset,
+                keep_sequence=keep_sequence or index < top,
             )
             finals.append(final)
-        return x, finals
+        return features, finals
 
     def named_weights(self) -> list[tuple[str, nn.Parameter]]:
         return [(public_name(path), p) for path, p in self.named_parameters()]

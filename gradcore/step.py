@@ -39,7 +39,8 @@ def checkpointed_forward(
     states: list[State] | None,
     recorder: HiddenGradNorms | None,
     t_offset: int,
-) -> tuple[Tensor, list[State]]:
+    keep_sequence: bool,
+) -> tuple[Tensor | None, list[State]]:
     """net(x, ...) over segments of about sqrt(T) steps, each under non-reentrant checkpointing:
     the backward pass keeps only the segments' outputs (T, B, H) and boundary states and
     recomputes one segment's activations at a time. Non-reentrant checkpointing backpropagates
@@ -49,10 +50,16 @@ def checkpointed_forward(
     outputs = []
     for start in range(0, time_steps, segment):
         features, states = checkpoint(
-            net, x[start : start + segment], states, recorder, t_offset + start, use_reentrant=False
+            net,
+            x[start : start + segment],
+            states,
+            recorder,
+            t_offset + start,
+            keep_sequence,
+            use_reentrant=False,
         )
-        outputs.append(features)  # (segment, B, H)
-    return torch.cat(outputs), states
+        outputs.append(features)  # (segment, B, H), or None without keep_sequence
+    return (torch.cat(outputs) if keep_sequence else None), states
 
 
 def forward_backward(
@@ -74,18 +81,25 @@ def forward_backward(
     last_logits = None
     for start in range(0, time_steps, k):
         end = min(start + k, time_steps)
-        if training.checkpoint and not net.feedforward:
-            features, states = checkpointed_forward(net, inputs[start:end], states, recorder, start)
+        chunk = inputs[start:end]
+        # Last-step tasks read only the top layer's final state: no stacked (T, B, H) sequence.
+        if net.feedforward:
+            features, states = net(chunk, states, recorder, start)
+        elif training.checkpoint:
+            features, states = checkpointed_forward(
+                net, chunk, states, recorder, start, task.every_step
+            )
         else:
-            features, states = net(inputs[start:end], states, recorder, start)
+            features, states = net(chunk, states, recorder, start, task.every_step)
         if task.every_step:
+            assert features is not None  # kept: every_step reads the whole sequence
             logits = net.readout(features)  # (T_chunk, B, C)
             chunk_loss = task.loss(logits, targets[start:end], reduction="sum")
             chunk_loss = chunk_loss / (time_steps * batch_size)
             every_step_logits.append(logits.detach())
         elif end == time_steps:
-            # The top layer's final state rather than features[-1]: a slice of the stacked
-            # sequence would send a zero (T, B, H) gradient back through every time step.
+            # The top layer's final state: recurrent nets kept no sequence for this task (and a
+            # slice of one would send a zero (T, B, H) gradient back through every time step).
             last = features[-1] if net.feedforward else hidden_of(states[-1])  # (B, H)
             last_logits = net.readout(last)  # (B, C)
             chunk_loss = task.loss(last_logits, targets)
