@@ -15,16 +15,8 @@ from api.app import create_app
 from api.settings import Settings
 from cli.serve import start_embedded_redis
 from gradcore.result import ExperimentResult
+from tests.specs import TINY_SPEC
 
-TINY_SPEC = {
-    "cell": "tanh",
-    "task": "adding",
-    "seq_len": 20,
-    "hidden_size": 16,
-    "steps": 30,
-    "probe_every": 10,
-    "batch_size": 16,
-}
 # Long enough for downsampling to have something to cut: 120 steps, 13 probes.
 RESULT_SPEC = {**TINY_SPEC, "steps": 120}
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.models import JobResult
-from tests.api.conftest import TINY_SPEC
+from tests.specs import TINY_SPEC
 
 
 def _submit(client: TestClient, **change) -> dict:

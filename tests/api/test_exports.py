@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.events import Snapshot, already_ended, parse_last_event_id
 from gradcore.result import ExperimentResult
-from tests.api.conftest import TINY_SPEC
+from tests.specs import TINY_SPEC
 
 
 def test_results_csv_has_one_row_per_step_and_series(

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api import keys
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import TINY_SPEC
+from tests.specs import TINY_SPEC
 
 HEALTH, LIST = "/v1/health", "/v1/experiments"
 

@@ -8,7 +8,7 @@ from api import store
 from api.app import create_app
 from api.settings import Settings
 from cli.heartbeat import worker_alive
-from tests.api.conftest import TINY_SPEC
+from tests.specs import TINY_SPEC
 
 
 def test_health_reports_database_broker_and_workers(client: TestClient, sessions) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from api.models import Job
 from api.settings import Settings
-from tests.api.conftest import TINY_SPEC
+from tests.specs import TINY_SPEC
 
 BASE = {key: value for key, value in TINY_SPEC.items() if key != "cell"}
 

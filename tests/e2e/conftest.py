@@ -22,20 +22,12 @@ import redis
 
 from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
+from tests.specs import TINY_SPEC
 from worker.reconciler import UNACKED_KEY
 
 REAL_REDIS_URL = os.environ.get("GRADFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 READY_TIMEOUT_S = 90.0
 
-TINY_SPEC = {
-    "cell": "tanh",
-    "task": "adding",
-    "seq_len": 20,
-    "hidden_size": 16,
-    "steps": 30,
-    "probe_every": 10,
-    "batch_size": 16,
-}
 # Minutes of training unless cancelled: for observing a running job.
 LONG_SPEC = {**TINY_SPEC, "seq_len": 100, "hidden_size": 64, "steps": 100_000}
 
