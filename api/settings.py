@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     events_poll_interval_s: float = Field(
         0.5, gt=0, description="How often an event stream re-reads its job's state."
     )
+    # torch runs one intra-op thread per core by default; a worker sharing its machine with the
+    # API or other workers can leave cores to them (measured in benchmarks/RESULTS.md).
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        description="torch intra-op threads of each worker process; 0: torch's default "
+        "(one per core).",
+    )
 
     @property
     def broker_url(self) -> str:

@@ -14,6 +14,7 @@ Latencies are taken at the client, so they include its own overhead. The stack i
 
     python benchmarks/service.py
     python benchmarks/service.py --seconds 5 --results-steps 500
+    python benchmarks/service.py --torch-threads 1   # the worker's torch on one thread
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_stack(data_dir: Path, port: int) -> subprocess.Popen:
+def start_stack(data_dir: Path, port: int, torch_threads: int | None) -> subprocess.Popen:
     # Only this stack's own configuration: an embedded Redis, SQLite and a private queue.
     env = {
         key: value
@@ -73,6 +74,8 @@ def start_stack(data_dir: Path, port: int) -> subprocess.Popen:
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
+    if torch_threads is not None:
+        env["GRADFLOW_TORCH_THREADS"] = str(torch_threads)
     log = (data_dir / "serve.log").open("wb")
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "serve"],
@@ -221,10 +224,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--results-steps", type=int, default=2000)
     parser.add_argument("--fetches", type=int, default=10)
+    parser.add_argument(
+        "--torch-threads", type=int, help="the worker's GRADFLOW_TORCH_THREADS (default: unset)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gradflow-bench-") as data_dir:
         port = free_port()
-        stack = start_stack(Path(data_dir), port)
+        stack = start_stack(Path(data_dir), port, args.torch_threads)
         try:
             asyncio.run(measure(f"http://127.0.0.1:{port}", args))
         except Exception:

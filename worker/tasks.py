@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import torch
 from celery import signals
 from celery.exceptions import Reject
 from sqlalchemy.exc import SQLAlchemyError
@@ -94,6 +95,18 @@ def _reconcile_forever() -> None:
             log.exception("reconciler pass failed")
         if shutdown.wait(rt.settings.reconcile_interval_s):
             return
+
+
+@signals.worker_init.connect
+def _set_torch_threads(**_: Any) -> None:
+    # worker_init runs in the process that trains: the pool is solo, so there is no child.
+    apply_torch_threads(Settings().torch_threads)
+
+
+def apply_torch_threads(threads: int) -> None:
+    """Bound torch's intra-op threads; 0 leaves torch's default."""
+    if threads:
+        torch.set_num_threads(threads)
 
 
 @signals.worker_ready.connect
