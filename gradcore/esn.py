@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from gradcore.layers import unroll
 from gradcore.probes import HiddenGradNorms, spectral_radius
 from gradcore.spec import ESNSpec
 
@@ -64,14 +65,7 @@ class ESNLayer(nn.Module):
             # zero start state that does makes every h_t part of the graph, and its hook sees
             # the total dL/dh_t. Its own gradient is never read.
             h = h.detach().requires_grad_()
-        hiddens = []
-        for t, x_t in enumerate(self.project(x).unbind(0)):  # unbind: see FusedLayer._unrolled
-            h = self.step(x_t, h)
-            if recorder is not None:
-                recorder.watch(h, layer, t_offset + t)
-            if keep_sequence:
-                hiddens.append(h)
-        return (torch.stack(hiddens) if keep_sequence else None), h
+        return unroll(self.project(x), h, self.step, recorder, layer, t_offset, keep_sequence)
 
     def recurrent_blocks(self) -> list[Tensor]:
         return [self.weight_hh]

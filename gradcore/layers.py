@@ -14,10 +14,12 @@ otherwise be allocated every step (156 MiB at T = 5000, B = 64, H = 128).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
-from gradcore.cells import State, indrnn_step
+from gradcore.cells import State, hidden_of, indrnn_step
 from gradcore.probes import HiddenGradNorms
 
 GATES = {"tanh": 1, "relu": 1, "irnn": 1, "lstm": 4, "gru": 3}
@@ -38,6 +40,30 @@ ATEN_CELLS = {
 # probes. The fused LSTM is the faster with 2 threads (T = 5000: 1583 against 1852 ms). On the
 # GPU the fused kernels (cuDNN) are far faster. Tests widen this to compare both paths.
 FUSED_ON_CPU: frozenset[str] = frozenset({"lstm"})
+
+
+def unroll(
+    inputs: Tensor,
+    state: State,
+    step: Callable[[Tensor, State], State],
+    recorder: HiddenGradNorms | None,
+    layer: int,
+    t_offset: int,
+    keep_sequence: bool,
+) -> tuple[Tensor | None, State]:
+    """The loop every unrolled layer runs: step through inputs (T, B, F) from `state`, hook
+    each h_t (B, H) when probing, and stack the sequence (T, B, H) unless told not to."""
+    hiddens = []
+    # unbind, not inputs[t]: each indexing op's backward would write a full (T, B, F)
+    # gradient, making the backward pass O(T^2).
+    for t, x_t in enumerate(inputs.unbind(0)):
+        state = step(x_t, state)
+        h = hidden_of(state)
+        if recorder is not None:
+            recorder.watch(h, layer, t_offset + t)
+        if keep_sequence:
+            hiddens.append(h)
+    return (torch.stack(hiddens) if keep_sequence else None), state
 
 
 class FusedLayer(nn.Module):
@@ -104,17 +130,15 @@ class FusedLayer(nn.Module):
         if state is None:
             zeros = x.new_zeros(x.shape[1], self.hidden_size)
             state = (zeros, zeros) if self.cell == "lstm" else zeros
-        hiddens = []
-        # unbind, not x[t]: each indexing op's backward would write a full (T, B, input_size)
-        # gradient, making the backward pass O(T^2) in the layers above the first.
-        for t, x_t in enumerate(x.unbind(0)):
-            state = step(x_t, state, *weights)
-            h = state[0] if isinstance(state, tuple) else state  # (B, H)
-            if recorder is not None:
-                recorder.watch(h, layer, t_offset + t)
-            if keep_sequence:
-                hiddens.append(h)
-        return (torch.stack(hiddens) if keep_sequence else None), state
+        return unroll(
+            x,
+            state,
+            lambda x_t, s: step(x_t, s, *weights),
+            recorder,
+            layer,
+            t_offset,
+            keep_sequence,
+        )
 
     def recurrent_blocks(self) -> list[Tensor]:
         """The square (H, H) recurrent block of each gate, in PyTorch's gate order."""
@@ -149,14 +173,15 @@ class IndRNNLayer(nn.Module):
     ) -> tuple[Tensor | None, State]:
         x_proj = torch.nn.functional.linear(x, self.weight_ih, self.bias)  # (T, B, H)
         h = x.new_zeros(x.shape[1], self.hidden_size) if state is None else state
-        hiddens = []
-        for t, x_t in enumerate(x_proj.unbind(0)):  # unbind: see FusedLayer._unrolled
-            h = indrnn_step(x_t, h, self.u)
-            if recorder is not None:
-                recorder.watch(h, layer, t_offset + t)
-            if keep_sequence:
-                hiddens.append(h)
-        return (torch.stack(hiddens) if keep_sequence else None), h
+        return unroll(
+            x_proj,
+            h,
+            lambda x_t, h_prev: indrnn_step(x_t, h_prev, self.u),
+            recorder,
+            layer,
+            t_offset,
+            keep_sequence,
+        )
 
     def recurrent_blocks(self) -> list[Tensor]:
         # A diagonal matrix: its spectral radius is max |u_i|.
