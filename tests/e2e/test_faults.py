@@ -26,7 +26,6 @@ from cli.serve import Child, api_command, worker_command
 from tests.e2e.conftest import (
     LONG_SPEC,
     REAL_REDIS_URL,
-    TINY_SPEC,
     Stack,
     new_stack,
     redis_reachable,
@@ -36,6 +35,7 @@ from tests.e2e.conftest import (
     wait_for,
 )
 from tests.e2e.test_postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.specs import TINY_SPEC
 
 pytestmark = [
     pytest.mark.timeout(240),

@@ -8,12 +8,12 @@ import pytest
 from tests.e2e.conftest import (
     LONG_SPEC,
     REAL_REDIS_URL,
-    TINY_SPEC,
     check_small_experiment,
     redis_reachable,
     submit,
     wait_for,
 )
+from tests.specs import TINY_SPEC
 
 pytestmark = [
     pytest.mark.timeout(180),
