@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from gradcore.probes import gradient_horizon
 from gradcore.result import GradNormTrace, HiddenGradTrace, LossTrace, WeightChangeTrace
 
@@ -85,8 +83,3 @@ class TraceBuilder:
 
     def weight_change_trace(self) -> WeightChangeTrace:
         return WeightChangeTrace(step=self.steps, per_layer=self.weight_change)
-
-
-def first_non_finite(values: list[float]) -> int | None:
-    """Index of the first NaN or inf, or None."""
-    return next((i for i, v in enumerate(values) if not math.isfinite(v)), None)

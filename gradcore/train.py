@@ -7,6 +7,7 @@ paths compute the same function, so the probe never changes the training traject
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Collection, Mapping
 
@@ -24,7 +25,7 @@ from gradcore.spec import ExperimentSpec
 from gradcore.step import forward_backward
 from gradcore.summary import build_summary, evaluate
 from gradcore.tasks import ImageSet, build_task
-from gradcore.trace import TraceBuilder, first_non_finite
+from gradcore.trace import TraceBuilder
 from gradcore.uoro import uoro_forward_backward
 
 PROGRESS_INTERVAL_S = 0.5
@@ -56,11 +57,11 @@ def spectral_radii(net: Network) -> dict[str, float]:
 
 def _first_non_finite_quantity(scalars: list[float], norms: list[list[float]] | None) -> str | None:
     """scalars: [loss, metric, total, clipped_total]; norms: |dL/dh_t| on probe steps."""
-    if first_non_finite(scalars[:1]) is not None:
+    if not math.isfinite(scalars[0]):
         return "the loss"
-    if first_non_finite(scalars[2:3]) is not None:
+    if not math.isfinite(scalars[2]):
         return "the global gradient norm"
-    if norms is not None and any(first_non_finite(curve) is not None for curve in norms):
+    if norms is not None and not all(math.isfinite(v) for curve in norms for v in curve):
         return "dL/dh_t"
     return None
 
