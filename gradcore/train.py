@@ -29,6 +29,8 @@ from gradcore.trace import TraceBuilder
 from gradcore.uoro import uoro_forward_backward
 
 PROGRESS_INTERVAL_S = 0.5
+# Above every spec seed (< 2^31), so the UORO sign stream never equals a data stream.
+UORO_SEED_OFFSET = 2**32
 
 
 def resolve_device(name: str) -> torch.device:
@@ -113,7 +115,9 @@ def _train(
         spec.horizon_fraction,
     )
     data_rng = torch.Generator().manual_seed(spec.seed)
-    uoro_rng = torch.Generator().manual_seed(spec.seed)  # UORO's random signs
+    # UORO's random signs must be independent of the data: the same seed would replay the
+    # data stream's random numbers as signs.
+    uoro_rng = torch.Generator().manual_seed(spec.seed + UORO_SEED_OFFSET)
     probe_steps = set(spec.probe_steps if probe_steps is None else probe_steps)
     map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
     outcome, diverged_at, diverged_reason = "completed", None, None
