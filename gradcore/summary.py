@@ -30,11 +30,10 @@ def evaluate(net: Network, task: TaskData, device: torch.device) -> Evaluation:
     size = batch.inputs.shape[1]
     loss_sum = metric_sum = 0.0
     for start in range(0, size, EVAL_CHUNK):
-        inputs = batch.inputs[:, start : start + EVAL_CHUNK].to(device)  # (T, b, input_size)
-        slice_ = slice(start, start + EVAL_CHUNK)
-        targets = (batch.targets[:, slice_] if task.every_step else batch.targets[slice_]).to(
-            device
-        )
+        part = slice(start, start + EVAL_CHUNK)
+        inputs = batch.inputs[:, part].to(device)  # (T, b, input_size)
+        targets = batch.targets[:, part] if task.every_step else batch.targets[part]
+        targets = targets.to(device)
         features, _ = net(inputs, None)
         logits = net.readout(features if task.every_step else features[-1])
         count = inputs.shape[1]
