@@ -13,6 +13,7 @@ import math
 from torch import Tensor, nn
 
 from gradcore.cells import State
+from gradcore.layers import public_name
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import ExperimentSpec
 
@@ -57,8 +58,7 @@ class DeepCNN(nn.Module):
         return h.mean(dim=(2, 3))[None], []  # (1, B, C)
 
     def named_weights(self) -> list[tuple[str, nn.Parameter]]:
-        """'layers.0.weight' -> 'layer0.weight', as the other networks name theirs."""
-        return [(path.replace("layers.", "layer", 1), p) for path, p in self.named_parameters()]
+        return [(public_name(path), p) for path, p in self.named_parameters()]
 
     def recurrent_blocks(self) -> dict[str, Tensor]:
         return {}

@@ -14,6 +14,7 @@ otherwise be allocated every step (156 MiB at T = 5000, B = 64, H = 128).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
@@ -40,6 +41,12 @@ ATEN_CELLS = {
 # probes. The fused LSTM is the faster with 2 threads (T = 5000: 1583 against 1852 ms). On the
 # GPU the fused kernels (cuDNN) are far faster. Tests widen this to compare both paths.
 FUSED_ON_CPU: frozenset[str] = frozenset({"lstm"})
+
+
+def public_name(module_path: str) -> str:
+    """'layers.0.rnn.weight_ih_l0' -> 'layer0.weight_ih'; 'readout.weight' unchanged."""
+    name = re.sub(r"^layers\.(\d+)\.(?:rnn\.)?", r"layer\1.", module_path)
+    return re.sub(r"_l0$", "", name)
 
 
 def unroll(

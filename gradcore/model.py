@@ -8,7 +8,6 @@ returning (features, state), a `readout`, `probe_layers` (one name per probed hi
 from __future__ import annotations
 
 import itertools
-import re
 
 import torch
 from torch import Tensor, nn
@@ -17,7 +16,7 @@ from gradcore.cells import State
 from gradcore.cnn import DeepCNN
 from gradcore.esn import ESNLayer
 from gradcore.inits import init_blocks, init_matrix, init_vector
-from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer
+from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer, public_name
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import ExperimentSpec, indrnn_cap
 
@@ -25,12 +24,6 @@ from gradcore.spec import ExperimentSpec, indrnn_cap
 SMALL_INPUT_STD = 0.001
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-def public_name(module_path: str) -> str:
-    """'layers.0.rnn.weight_ih_l0' -> 'layer0.weight_ih'; 'readout.weight' unchanged."""
-    name = re.sub(r"^layers\.(\d+)\.(?:rnn\.)?", r"layer\1.", module_path)
-    return re.sub(r"_l0$", "", name)
 
 
 class RecurrentNet(nn.Module):
