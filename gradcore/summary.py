@@ -42,6 +42,12 @@ def evaluate(net: Network, task: TaskData, device: torch.device) -> Evaluation:
     return Evaluation(loss_sum / size, metric_sum / size)
 
 
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
 def build_summary(
     *,
     spec: ExperimentSpec,
@@ -59,9 +65,6 @@ def build_summary(
 ) -> Summary:
     steps_completed = len(trace.steps)
     solved = evaluation is not None and task.is_solved(evaluation.loss, evaluation.metric)
-    device_name = str(device)
-    if device.type == "cuda":
-        device_name = f"cuda ({torch.cuda.get_device_name(device)})"
     return Summary(
         outcome=outcome,
         steps_completed=steps_completed,
@@ -80,7 +83,7 @@ def build_summary(
         gradient_horizon=trace.horizons,
         wall_time_s=wall_time_s,
         steps_per_second=steps_completed / wall_time_s if wall_time_s > 0 else 0.0,
-        device=device_name,
+        device=device_name(device),
         torch_version=torch.__version__,
         parameters=parameters,
     )

@@ -13,17 +13,20 @@ from collections.abc import Callable, Collection, Mapping
 
 import torch
 
+from gradcore.checkpoint import capture, restore
 from gradcore.clipping import measure_and_clip
 from gradcore.denormals import flush_denormals
 from gradcore.dynamics import MapProbe
 from gradcore.hessian_free import HessianFree
+from gradcore.hooks import Resume, RunFacts, RunHooks
 from gradcore.model import Network, build_network
 from gradcore.optim import apply_l1, build_optimizer
 from gradcore.probes import spectral_radius
 from gradcore.result import ExperimentResult, Progress
+from gradcore.slices import SliceCursor, refill
 from gradcore.spec import ExperimentSpec
 from gradcore.step import forward_backward
-from gradcore.summary import build_summary, evaluate
+from gradcore.summary import build_summary, device_name, evaluate
 from gradcore.tasks import ImageSet, build_task
 from gradcore.trace import TraceBuilder
 from gradcore.uoro import uoro_forward_backward
@@ -74,14 +77,20 @@ def run(
     should_stop: Callable[[], bool] | None = None,
     datasets: Mapping[str, ImageSet] | None = None,
     probe_steps: Collection[int] | None = None,
+    *,
+    hooks: RunHooks | None = None,
+    resume: Resume | None = None,
 ) -> ExperimentResult:
     """Train `spec` and return its traces. NaN/inf ends the run as `diverged`, not an error;
-    `should_stop` is polled between steps. Raises ValueError for a spec this process cannot run
-    (a dataset or device it lacks). `probe_steps` replaces spec.probe_steps (the overhead
-    benchmark passes an empty set to train without probes). Float32 denormals are flushed to
-    zero for the length of the run (see gradcore.denormals)."""
+    `should_stop` is polled between steps (a stopped run skips the held-out evaluation). Raises
+    ValueError for a spec this process cannot run (a dataset or device it lacks). `probe_steps`
+    replaces spec.probe_steps (the overhead benchmark passes an empty set to train without
+    probes). `hooks` streams traces and checkpoints out; `resume` continues from a checkpoint.
+    Float32 denormals are flushed to zero for the length of the run (see gradcore.denormals)."""
     with flush_denormals():
-        return _train(spec, on_progress, should_stop, datasets, probe_steps)
+        return _train(
+            spec, on_progress, should_stop, datasets, probe_steps, hooks or RunHooks(), resume
+        )
 
 
 def _train(
@@ -90,8 +99,9 @@ def _train(
     should_stop: Callable[[], bool] | None,
     datasets: Mapping[str, ImageSet] | None,
     probe_steps: Collection[int] | None,
+    hooks: RunHooks,
+    resume: Resume | None,
 ) -> ExperimentResult:
-    started = time.perf_counter()
     device = resolve_device(spec.device)
     task = build_task(spec, datasets)
     net = seeded_network(spec, task.input_size, task.output_size).to(device)
@@ -106,7 +116,6 @@ def _train(
         hessian_free = optimizer
     else:
         optimizer = build_optimizer(spec.optimizer, params)
-    radius_start = spectral_radii(net)
     trace = TraceBuilder(
         [n for n, _ in named],
         [n for n, _ in tracked],
@@ -114,24 +123,54 @@ def _train(
         1 if net.feedforward else spec.sequence_length,
         spec.horizon_fraction,
     )
-    data_rng = torch.Generator().manual_seed(spec.seed)
-    # UORO's random signs must be independent of the data: the same seed would replay the
-    # data stream's random numbers as signs.
-    uoro_rng = torch.Generator().manual_seed(spec.seed + UORO_SEED_OFFSET)
-    probe_steps = set(spec.probe_steps if probe_steps is None else probe_steps)
+    generators = {
+        "data": torch.Generator().manual_seed(spec.seed),
+        # UORO's random signs must be independent of the data: the same seed would replay
+        # the data stream's random numbers as signs.
+        "uoro": torch.Generator().manual_seed(spec.seed + UORO_SEED_OFFSET),
+    }
     map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
+    if map_probe is not None:
+        generators["map_probe"] = map_probe.generator
+    first_step, elapsed_before = 0, 0.0
+    if resume is None:
+        radius_start = spectral_radii(net)
+    else:
+        saved = resume.checkpoint
+        restore(saved, net, optimizer, generators)
+        radius_start, first_step, elapsed_before = saved.radius_start, saved.step, saved.elapsed_s
+        refill(resume.traces, trace, map_probe, hessian_free)
+    if hooks.on_start is not None:
+        parameters = sum(p.numel() for p in params)
+        hooks.on_start(RunFacts(parameters, radius_start, device_name(device)))
+    cursor = SliceCursor(trace, map_probe, hessian_free)
+    probe_steps = set(spec.probe_steps if probe_steps is None else probe_steps)
     outcome, diverged_at, diverged_reason = "completed", None, None
-    last_report = started
+    started = time.perf_counter() - elapsed_before
+    last_report = last_flush = time.perf_counter()
 
-    for step in range(spec.steps):
+    def send_traces() -> None:
+        nonlocal last_flush
+        if hooks.on_traces is not None and cursor.pending:
+            hooks.on_traces(cursor.take())
+        last_flush = time.perf_counter()
+
+    for step in range(first_step, spec.steps):
+        if step > first_step and hooks.checkpoint_due is not None and hooks.checkpoint_due():
+            send_traces()
+            if hooks.on_checkpoint is not None:
+                elapsed = time.perf_counter() - started
+                hooks.on_checkpoint(
+                    capture(step, elapsed, net, optimizer, generators, radius_start)
+                )
         if should_stop is not None and should_stop():
             outcome = "stopped"
             break
-        batch = task.train_batch(spec.batch_size, data_rng).to(device)
+        batch = task.train_batch(spec.batch_size, generators["data"]).to(device)
         optimizer.zero_grad(set_to_none=False)
         probe = step in probe_steps
         if spec.training.mode == "uoro":
-            out = uoro_forward_backward(net, task, batch, probe, uoro_rng)
+            out = uoro_forward_backward(net, task, batch, probe, generators["uoro"])
         else:
             out = forward_backward(net, task, batch, spec.training, probe=probe)
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
@@ -168,6 +207,8 @@ def _train(
             trace.add_probe(step, norms)
 
         now = time.perf_counter()
+        if norms is not None or now - last_flush >= hooks.traces_every_s:
+            send_traces()
         if on_progress is not None and (
             now - last_report >= PROGRESS_INTERVAL_S or step == spec.steps - 1
         ):
@@ -176,7 +217,9 @@ def _train(
             )
             last_report = now
 
-    evaluation = evaluate(net, task, device) if outcome != "diverged" and trace.steps else None
+    send_traces()
+    evaluated = outcome == "completed" and trace.steps
+    evaluation = evaluate(net, task, device) if evaluated else None
     summary = build_summary(
         spec=spec,
         task=task,
