@@ -24,6 +24,9 @@ class RunFacts:
     parameters: int
     radius_start: dict[str, float]
     device: str
+    metric_name: str
+    baseline_loss: float
+    solved_criterion: str
 
 
 @dataclass

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from gradcore.hooks import RunFacts
 from gradcore.model import Network
 from gradcore.result import Summary
+from gradcore.slices import TraceSlice, refill
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks.base import TaskData
 from gradcore.trace import TraceBuilder
@@ -50,21 +52,19 @@ def device_name(device: torch.device) -> str:
 
 def build_summary(
     *,
-    spec: ExperimentSpec,
-    task: TaskData,
+    facts: RunFacts,
     trace: TraceBuilder,
     outcome: str,
-    diverged_at: int | None,
-    diverged_reason: str | None,
-    evaluation: Evaluation | None,
-    radius_start: dict[str, float],
-    radius_end: dict[str, float],
+    diverged_at: int | None = None,
+    diverged_reason: str | None = None,
+    evaluation: Evaluation | None = None,
+    solved: bool = False,
+    radius_end: dict[str, float] | None = None,
     wall_time_s: float,
-    device: torch.device,
-    parameters: int,
 ) -> Summary:
+    """The summary of a run from its facts and traces. `radius_end` is None for a run that was
+    killed inside a step (its last weights are gone): reported as an empty mapping."""
     steps_completed = len(trace.steps)
-    solved = evaluation is not None and task.is_solved(evaluation.loss, evaluation.metric)
     return Summary(
         outcome=outcome,
         steps_completed=steps_completed,
@@ -72,18 +72,35 @@ def build_summary(
         final_metric=trace.metric[-1] if trace.metric else None,
         eval_loss=None if evaluation is None else evaluation.loss,
         eval_metric=None if evaluation is None else evaluation.metric,
-        metric_name=task.metric_name,
-        baseline_loss=task.baseline_loss,
+        metric_name=facts.metric_name,
+        baseline_loss=facts.baseline_loss,
         solved=solved,
-        solved_criterion=task.solved_criterion,
+        solved_criterion=facts.solved_criterion,
         diverged_at=diverged_at,
         diverged_reason=diverged_reason,
-        spectral_radius_start=radius_start,
-        spectral_radius_end=radius_end,
+        spectral_radius_start=facts.radius_start,
+        spectral_radius_end=radius_end or {},
         gradient_horizon=trace.horizons,
         wall_time_s=wall_time_s,
         steps_per_second=steps_completed / wall_time_s if wall_time_s > 0 else 0.0,
-        device=device_name(device),
+        device=facts.device,
         torch_version=torch.__version__,
-        parameters=parameters,
+        parameters=facts.parameters,
     )
+
+
+def summarise_stored(
+    spec: ExperimentSpec, traces: TraceSlice, facts: RunFacts, wall_time_s: float
+) -> Summary:
+    """The summary of a run stopped from outside inside a step (cancelled, past its time
+    limit): what its stored traces and start facts say; no evaluation, no final spectrum."""
+    hidden = traces["hidden_grad"]
+    trace = TraceBuilder(
+        list(traces["grad_norm"]["per_param"]),
+        list(traces["weight_change"]["per_layer"]),
+        hidden["layers"],
+        hidden["time_steps"],
+        spec.horizon_fraction,
+    )
+    refill(traces, trace, None, None)
+    return build_summary(facts=facts, trace=trace, outcome="stopped", wall_time_s=wall_time_s)

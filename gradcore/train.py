@@ -140,9 +140,16 @@ def _train(
         restore(saved, net, optimizer, generators)
         radius_start, first_step, elapsed_before = saved.radius_start, saved.step, saved.elapsed_s
         refill(resume.traces, trace, map_probe, hessian_free)
+    facts = RunFacts(
+        parameters=sum(p.numel() for p in params),
+        radius_start=radius_start,
+        device=device_name(device),
+        metric_name=task.metric_name,
+        baseline_loss=task.baseline_loss,
+        solved_criterion=task.solved_criterion,
+    )
     if hooks.on_start is not None:
-        parameters = sum(p.numel() for p in params)
-        hooks.on_start(RunFacts(parameters, radius_start, device_name(device)))
+        hooks.on_start(facts)
     cursor = SliceCursor(trace, map_probe, hessian_free)
     probe_steps = set(spec.probe_steps if probe_steps is None else probe_steps)
     outcome, diverged_at, diverged_reason = "completed", None, None
@@ -218,21 +225,19 @@ def _train(
             last_report = now
 
     send_traces()
-    evaluated = outcome == "completed" and trace.steps
-    evaluation = evaluate(net, task, device) if evaluated else None
+    evaluation = None
+    if outcome == "completed" and trace.steps:
+        evaluation = evaluate(net, task, device)
     summary = build_summary(
-        spec=spec,
-        task=task,
+        facts=facts,
         trace=trace,
         outcome=outcome,
         diverged_at=diverged_at,
         diverged_reason=diverged_reason,
         evaluation=evaluation,
-        radius_start=radius_start,
+        solved=evaluation is not None and task.is_solved(evaluation.loss, evaluation.metric),
         radius_end=spectral_radii(net),
         wall_time_s=time.perf_counter() - started,
-        device=device,
-        parameters=sum(p.numel() for p in params),
     )
     return ExperimentResult(
         loss=trace.loss_trace(),

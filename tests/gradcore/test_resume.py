@@ -11,6 +11,7 @@ import gradcore
 from gradcore.checkpoint import Checkpoint
 from gradcore.hooks import Resume, RunFacts, RunHooks
 from gradcore.slices import TRACE_PARTS, TraceSlice
+from gradcore.summary import summarise_stored
 from tests.gradcore.helpers import small_spec
 
 # Timing differs between two runs of the same spec; every other number must not.
@@ -122,3 +123,20 @@ def test_a_resumed_run_equals_the_uninterrupted_one(name: str, at: int) -> None:
 
 def _done(slices: list[TraceSlice]) -> int:
     return sum(len(piece["loss"]["step"]) for piece in slices)
+
+
+def test_a_run_killed_inside_a_step_is_summarised_from_its_stored_traces() -> None:
+    spec = SPECS["lstm-adam-clip"]
+    slices: list[TraceSlice] = []
+    facts: list[RunFacts] = []
+    result = gradcore.run(spec, hooks=RunHooks(on_start=facts.append, on_traces=slices.append))
+    summary = summarise_stored(spec, concat(slices), facts[0], wall_time_s=2.0)
+    expected = summary_of(result) | {
+        "outcome": "stopped",
+        "eval_loss": None,
+        "eval_metric": None,
+        "solved": False,
+        "spectral_radius_end": {},
+    }
+    assert summary.model_dump(mode="json", exclude=set(TIMING)) == expected
+    assert summary.steps_per_second == spec.steps / 2.0
