@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint, literal_column
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "diverged")
@@ -52,6 +61,12 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(255))
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # Durability: the step the stored checkpoint resumes at, each resume of the run (step,
+    # time, why), and the last crash of its run process ({"cause", "step"}), so a crash that
+    # repeats at the same step ends the job instead of looping.
+    checkpoint_step: Mapped[int | None]
+    resumes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    last_crash: Mapped[dict[str, Any] | None]
     # Grows with every UPDATE of the row (core UPDATEs included), so event streams can number
     # their events by it and tell what changed since a client's Last-Event-ID.
     version: Mapped[int] = mapped_column(default=0, onupdate=literal_column("version") + 1)
@@ -62,6 +77,17 @@ class JobResult(Base):
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     document: Mapped[dict[str, Any]]
+
+
+class JobCheckpoint(Base):
+    """A running job's newest checkpoint (see api/checkpoints.py and gradcore.checkpoint)."""
+
+    __tablename__ = "job_checkpoints"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
 
 
 class Worker(Base):

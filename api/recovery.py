@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.models import Job, utcnow
+from api.models import Job, JobCheckpoint, utcnow
 from api.store import NOT_STARTED, update_jobs
 
 
@@ -61,3 +61,13 @@ def queued_job_ids(session: Session, created_before: datetime) -> list[str]:
     )
     session.rollback()
     return ids
+
+
+def drop_ended_checkpoints(session: Session) -> int:
+    """Remove the checkpoints of jobs that are no longer queued or running; how many."""
+    live = select(Job.id).where(Job.status.in_(("queued", "running")))
+    dropped = session.execute(
+        delete(JobCheckpoint).where(JobCheckpoint.job_id.not_in(live))
+    ).rowcount
+    session.commit()
+    return dropped

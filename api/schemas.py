@@ -136,12 +136,31 @@ class ExperimentBrief(BaseModel):
         )
 
 
+class ResumeOut(BaseModel):
+    step: int = Field(description="the training step the run continued from (0: from the start)")
+    at: UtcDatetime
+    reason: str = Field(description="what interrupted the run before")
+
+
 class ExperimentOut(ExperimentBrief):
     summary: Summary | None = Field(description="set once the run has finished")
+    resumes: list[ResumeOut] = Field(
+        description="each time the run was interrupted (its process killed, its worker lost or "
+        "stopped) and continued from its last checkpoint"
+    )
+    checkpoint_step: int | None = Field(
+        description="while it runs: the step its last checkpoint resumes at, if any"
+    )
 
     @classmethod
     def from_job(cls, job: Job, **extra: Any) -> ExperimentOut:
-        return super().from_job(job, summary=job.summary, **extra)
+        return super().from_job(
+            job,
+            summary=job.summary,
+            resumes=job.resumes or [],
+            checkpoint_step=job.checkpoint_step if job.status in ("queued", "running") else None,
+            **extra,
+        )
 
 
 class ExperimentPage(BaseModel):

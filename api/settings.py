@@ -45,7 +45,32 @@ class Settings(BaseSettings):
         0.5, gt=0, description="Least time between two progress writes of a running job."
     )
     cancel_check_interval_s: float = Field(
-        1.0, gt=0, description="Least time between two reads of a running job's cancel flag."
+        0.25,
+        gt=0,
+        description="Least time between two reads of a running job's cancel flag by the "
+        "worker that supervises its run.",
+    )
+    stop_grace_s: float = Field(
+        0.5,
+        ge=0,
+        description="How long a run asked to stop (cancel, time limit, shutdown) may take to "
+        "reach the end of its step before its process is killed.",
+    )
+    traces_interval_s: float = Field(
+        2.0, gt=0, description="Most training time between two stores of a run's new traces."
+    )
+    run_address_space_bytes: int = Field(
+        0,
+        ge=0,
+        description="Cap on the virtual address space of each run process (RLIMIT_AS), so a "
+        "run that asks for too much memory fails with an out-of-memory reason instead of "
+        "drawing the kernel's OOM killer; 0: no cap.",
+    )
+    checkpoint_interval_s: float = Field(
+        60.0,
+        gt=0,
+        description="Least training time between two checkpoints of a running job; a resumed "
+        "run loses at most this much.",
     )
     worker_seen_s: float = Field(
         60.0, gt=0, description="A worker silent for longer is not listed by /v1/health."

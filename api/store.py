@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api.models import Job, JobResult, Worker, utcnow
-from gradcore.result import ExperimentResult, Progress
+from gradcore.result import Progress, Summary
 from gradcore.spec import ExperimentSpec
 
 # gradcore's outcome of a run -> the job's end state.
@@ -101,10 +101,12 @@ def delete_job(session: Session, job_id: str) -> bool:
     return deleted == 1
 
 
-def fail_job(session: Session, job_id: str, error: str) -> None:
-    _transition(
-        session, job_id, "queued", "running", status="failed", error=error, finished_at=utcnow()
-    )
+def fail_job(session: Session, job_id: str, error: str, attempt: int | None = None) -> None:
+    """End a queued or running job failed; given `attempt`, only while it is that run's."""
+    conditions = [Job.id == job_id, Job.status.in_(("queued", "running"))]
+    if attempt is not None:
+        conditions.append(Job.attempts == attempt)
+    update_jobs(session, *conditions, status="failed", error=error, finished_at=utcnow())
 
 
 def start_job(session: Session, job_id: str, worker: str) -> int | None:
@@ -158,54 +160,89 @@ def record_progress(session: Session, job_id: str, progress: Progress) -> None:
     )
 
 
-def should_stop(session: Session, job_id: str, attempt: int | None = None) -> bool:
-    """True when the job was cancelled or deleted while running, or (given the `attempt` this
-    run is) when the run is no longer the job's current one: it was declared lost and re-queued,
-    or failed for overrunning its time limit."""
+def stop_reason(session: Session, job_id: str, attempt: int) -> str | None:
+    """Why the run of `attempt` must stop: "cancelled" (a cancel was asked), "gone" (the job
+    was deleted, or the run is no longer the job's current one: declared lost and re-queued,
+    or failed by the reconciler), or None to go on."""
     row = session.execute(
         select(Job.cancel_requested, Job.status, Job.attempts).where(Job.id == job_id)
     ).first()
     session.rollback()  # end the read so a long run never pins an old snapshot
-    if row is None or row.cancel_requested:
-        return True
-    return attempt is not None and (row.status != "running" or row.attempts != attempt)
+    if row is None or row.status != "running" or row.attempts != attempt:
+        return "gone"
+    return "cancelled" if row.cancel_requested else None
+
+
+def note_resume(session: Session, job_id: str, attempt: int, reason: str | None) -> None:
+    """Before a run starts: if it continues an interrupted one (`reason` says why), add
+    {step, at, reason} to the job's resumes, the step being where it continues from."""
+    if reason is None:
+        return
+    job = session.get(Job, job_id)
+    if job is None or job.status != "running" or job.attempts != attempt:
+        return
+    entry = {"step": job.checkpoint_step or 0, "at": utcnow().isoformat(), "reason": reason}
+    _transition_attempt(session, job_id, attempt, resumes=[*(job.resumes or []), entry])
+
+
+def record_crash(
+    session: Session, job_id: str, attempt: int, exitcode: int | None, step: int
+) -> bool | None:
+    """Remember how the run process died; True when the previous crash was the same (same
+    exit, same step), None when the job is gone or no longer this attempt's."""
+    job = session.get(Job, job_id)
+    if job is None or job.status != "running" or job.attempts != attempt:
+        return None
+    crash = {"exitcode": exitcode, "step": step}
+    repeated = job.last_crash == crash
+    _transition_attempt(session, job_id, attempt, last_crash=crash)
+    return repeated
+
+
+def _transition_attempt(session: Session, job_id: str, attempt: int, **values: Any) -> bool:
+    return (
+        update_jobs(
+            session, Job.id == job_id, Job.status == "running", Job.attempts == attempt, **values
+        )
+        == 1
+    )
 
 
 def finish_job(
     session: Session,
     job_id: str,
-    result: ExperimentResult,
+    summary: Summary,
     attempt: int | None = None,
     error: str | None = None,
 ) -> str | None:
-    """Store the result and set the end state in one transaction; the new status, or None
-    when the job is gone (deleted while running) or, given `attempt`, no longer this run's.
-    With `error` the job ends failed, keeping the partial result (e.g. past its time limit)."""
-    status = "failed" if error else OUTCOME_STATUS[result.summary.outcome]
-    summary = result.summary.model_dump(mode="json")
+    """Set the end state and the summary (the traces are stored as the run went); the new
+    status, or None when the job is gone (deleted while running) or, given `attempt`, no
+    longer this run's. With `error` the job ends failed, keeping the partial result (e.g.
+    past its time limit)."""
+    status = "failed" if error else OUTCOME_STATUS[summary.outcome]
     this_run = [Job.id == job_id, Job.status == "running"]
     if attempt is not None:
         this_run.append(Job.attempts == attempt)
-    changed = session.execute(
-        update(Job)
-        .where(*this_run)
-        .values(
-            status=status,
-            error=error,
-            summary=summary,
-            progress_step=result.summary.steps_completed,
-            progress_loss=result.summary.final_loss,
-            finished_at=utcnow(),
-        )
-    ).rowcount
-    if changed != 1:
-        session.rollback()
-        return None
-    # A re-run of the same job replaces its result: one result per job id.
-    session.execute(delete(JobResult).where(JobResult.job_id == job_id))
-    session.add(JobResult(job_id=job_id, document=result.model_dump(mode="json")))
-    session.commit()
-    return status
+    changed = update_jobs(
+        session,
+        *this_run,
+        status=status,
+        error=error,
+        summary=summary.model_dump(mode="json"),
+        progress_step=summary.steps_completed,
+        progress_loss=summary.final_loss,
+        finished_at=utcnow(),
+    )
+    return status if changed == 1 else None
+
+
+def end_without_summary(
+    session: Session, job_id: str, attempt: int, error: str | None
+) -> str | None:
+    """A run stopped before it built its network: cancelled, or failed with `error`."""
+    status = "failed" if error else "cancelled"
+    values = {"status": status, "error": error, "finished_at": utcnow()}
+    return status if _transition_attempt(session, job_id, attempt, **values) else None
 
 
 def load_result(session: Session, job_id: str) -> dict[str, Any] | None:

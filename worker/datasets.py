@@ -34,6 +34,13 @@ def load_image_sets(data_dir: Path) -> dict[str, ImageSet]:
     return {name: _load(data_dir / "datasets" / name) for name in available_datasets(data_dir)}
 
 
+def load_image_set(data_dir: Path, name: str) -> dict[str, ImageSet]:
+    """{name: the data set} if this server has it, else {} (the task then says what to do)."""
+    if name not in available_datasets(data_dir):
+        return {}
+    return {name: _load(data_dir / "datasets" / name)}
+
+
 def _load(directory: Path) -> ImageSet:
     train = _read_pair(directory, TRAIN_IMAGES, TRAIN_LABELS)
     test_present = [_find(directory, stem) is not None for stem in (TEST_IMAGES, TEST_LABELS)]

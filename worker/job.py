@@ -1,7 +1,8 @@
-"""Run one job: claim its row, train, store the result and the end state.
+"""Run one job: claim its row, run it in supervised child processes, store how it ended.
 
-gradcore polls `should_stop` between training steps and reports progress often; both touch
-the database at most every few hundred milliseconds so a fast run is not slowed by I/O.
+A child that dies (a signal, a segfault, out of memory) is followed by another that resumes
+from the job's last checkpoint, unless it died the same way at the same step as the one before
+(a deterministic crash: the job fails with the reason) or the job has had `max_attempts` lives.
 """
 
 from __future__ import annotations
@@ -9,19 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
 from enum import Enum
 
 from sqlalchemy.orm import Session, sessionmaker
 
-import gradcore
-from api import store
+from api import checkpoints, store, traces
 from api.settings import Settings
-from gradcore.result import ExperimentResult, Progress
+from gradcore.hooks import RunFacts
+from gradcore.result import Summary
 from gradcore.spec import ExperimentSpec
-from gradcore.tasks import ImageSet
+from gradcore.summary import summarise_stored
+from worker.supervisor import Life, describe_crash, live
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "its previous run was interrupted (worker stopped or lost)"
 
 
 class Ending(Enum):
@@ -30,27 +33,11 @@ class Ending(Enum):
     REQUEUED = "requeued"  # the worker is shutting down; the job waits for the next one
 
 
-class Throttle:
-    """True at most once per `interval` seconds (the first call is always due)."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.last = -float("inf")
-
-    def due(self) -> bool:
-        now = time.monotonic()
-        if now - self.last < self.interval:
-            return False
-        self.last = now
-        return True
-
-
 def run_job(
     job_id: str,
     worker: str,
     settings: Settings,
     sessions: sessionmaker[Session],
-    datasets: Mapping[str, ImageSet],
     shutdown: threading.Event,
 ) -> Ending:
     with sessions() as session:
@@ -63,98 +50,100 @@ def run_job(
         "job %s started (attempt %d): %s on %s, %d steps",
         *(job_id, attempt, spec.cell, spec.task, spec.steps),
     )
-    stop = StopReader(job_id, attempt, sessions, settings, shutdown)
-    try:
-        result = gradcore.run(
-            spec,
-            on_progress=_progress_writer(job_id, sessions, settings.progress_interval_s),
-            should_stop=stop,
-            datasets=datasets,
-        )
-    except ValueError as exc:
-        _fail(sessions, job_id, f"the spec cannot run here: {exc}. Fix it and submit again.")
-        return Ending.FINISHED
-    except Exception as exc:
-        log.exception("job %s crashed", job_id)
-        _fail(
-            sessions,
-            job_id,
-            f"internal error ({type(exc).__name__}: {exc}); the worker log has the traceback. "
-            "Submit again; if it fails the same way, report it with the spec.",
-        )
-        return Ending.FINISHED
-    return _store(job_id, sessions, result, stop)
+    deadline = time.monotonic() + settings.job_time_limit_s
+    why = INTERRUPTED if attempt > 1 else None
+    for lives in range(1, settings.max_attempts + 1):
+        with sessions() as session:
+            store.note_resume(session, job_id, attempt, why)
+        life = live(job_id, attempt, settings, sessions, shutdown, deadline)
+        if life.ending != "crashed":
+            return _end(job_id, attempt, spec, settings, sessions, life)
+        why = describe_crash(life)
+        log.warning("job %s: %s", job_id, why)
+        with sessions() as session:
+            repeated = store.record_crash(session, job_id, attempt, life.exitcode, life.step)
+            if repeated is None:
+                return Ending.FINISHED  # deleted, or no longer this attempt's
+            if repeated or lives == settings.max_attempts:
+                again = "the same way at the same step as before" if repeated else "again"
+                error = f"{why}; it crashed {again}, so it was not retried"
+                _fail(sessions, job_id, attempt, error)
+                return Ending.FINISHED
+    return Ending.FINISHED
 
 
-def _store(
-    job_id: str, sessions: sessionmaker[Session], result: ExperimentResult, stop: StopReader
+def _end(
+    job_id: str,
+    attempt: int,
+    spec: ExperimentSpec,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    life: Life,
 ) -> Ending:
-    error = None
-    if result.summary.outcome == "stopped" and stop.timed_out:
+    if life.ending == "fenced" or life.stop_reason == "gone":
+        log.info("job %s was deleted, or taken over, while running", job_id)
+        return Ending.FINISHED
+    if life.ending == "refused":
+        error = f"the spec cannot run here: {life.detail}. Fix it and submit again."
+    elif life.ending == "out_of_memory":
         error = (
-            f"time limit: stopped after {stop.time_limit_s:g} s "
-            f"(GRADFLOW_JOB_TIME_LIMIT_S) at step {result.summary.steps_completed}; the partial "
-            "result is kept. Ask for fewer steps or a smaller model."
+            f"out of memory at step {life.step} ({life.detail}); ask for a smaller batch_size, "
+            "seq_len or hidden_size"
         )
+    elif life.ending == "error":
+        error = (
+            f"internal error ({life.detail}); the worker log has the traceback. Submit again; "
+            "if it fails the same way, report it with the spec."
+        )
+    else:
+        return _finish(job_id, attempt, spec, settings, sessions, life)
+    _fail(sessions, job_id, attempt, error)
+    return Ending.FINISHED
+
+
+def _finish(
+    job_id: str,
+    attempt: int,
+    spec: ExperimentSpec,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    life: Life,
+) -> Ending:
+    """A run that ended by itself ("result") or that we stopped ("killed")."""
+    if life.ending == "result":
+        summary = Summary.model_validate(life.detail)
+    elif life.facts is not None:
+        with sessions() as session:
+            stored = traces.load_traces(session, job_id)
+        summary = summarise_stored(spec, stored, RunFacts(**life.facts), life.wall_time_s)
+    else:
+        summary = None  # stopped before its network was even built
+    error = None
+    if summary is None or summary.outcome == "stopped":
+        if life.stop_reason == "shutdown":
+            with sessions() as session:
+                if store.requeue_job(session, job_id):
+                    log.info("job %s put back in the queue: the worker is shutting down", job_id)
+                    return Ending.REQUEUED
+        if life.stop_reason == "time limit":
+            steps = 0 if summary is None else summary.steps_completed
+            error = (
+                f"time limit: stopped after {settings.job_time_limit_s:g} s "
+                f"(GRADFLOW_JOB_TIME_LIMIT_S) at step {steps}; the partial result is kept. "
+                "Ask for fewer steps or a smaller model."
+            )
     with sessions() as session:
-        stopped_for_shutdown = (
-            result.summary.outcome == "stopped"
-            and stop.shutdown.is_set()
-            and not store.should_stop(session, job_id, stop.attempt)
-        )
-        if stopped_for_shutdown and store.requeue_job(session, job_id):
-            log.info("job %s put back in the queue: the worker is shutting down", job_id)
-            return Ending.REQUEUED
-        status = store.finish_job(session, job_id, result, stop.attempt, error)
+        if summary is None:
+            status = store.end_without_summary(session, job_id, attempt, error)
+        else:
+            status = store.finish_job(session, job_id, summary, attempt, error)
+        checkpoints.discard(session, job_id)
     log.info("job %s ended %s", job_id, status or "deleted, or taken over, while running")
     return Ending.FINISHED
 
 
-def _fail(sessions: sessionmaker[Session], job_id: str, error: str) -> None:
+def _fail(sessions: sessionmaker[Session], job_id: str, attempt: int, error: str) -> None:
     with sessions() as session:
-        store.fail_job(session, job_id, error)
+        store.fail_job(session, job_id, error, attempt)
+        checkpoints.discard(session, job_id)
     log.info("job %s failed: %s", job_id, error)
-
-
-def _progress_writer(
-    job_id: str, sessions: sessionmaker[Session], interval: float
-) -> Callable[[Progress], None]:
-    throttle = Throttle(interval)
-
-    def write(progress: Progress) -> None:
-        if throttle.due():
-            with sessions() as session:
-                store.record_progress(session, job_id, progress)
-
-    return write
-
-
-class StopReader:
-    """gradcore's `should_stop` for one run: true on shutdown, past the time limit, or when
-    the database says stop (cancelled, deleted, or this run is no longer the job's current)."""
-
-    def __init__(
-        self,
-        job_id: str,
-        attempt: int,
-        sessions: sessionmaker[Session],
-        settings: Settings,
-        shutdown: threading.Event,
-    ) -> None:
-        self.job_id, self.attempt = job_id, attempt
-        self.sessions, self.shutdown = sessions, shutdown
-        self.time_limit_s = settings.job_time_limit_s
-        self.deadline = time.monotonic() + settings.job_time_limit_s
-        self.timed_out = False
-        self.throttle = Throttle(settings.cancel_check_interval_s)
-
-    def __call__(self) -> bool:
-        if self.shutdown.is_set():
-            return True
-        if time.monotonic() > self.deadline:
-            self.timed_out = True
-            return True
-        if not self.throttle.due():
-            return False
-        with self.sessions() as session:
-            return store.should_stop(session, self.job_id, self.attempt)

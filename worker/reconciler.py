@@ -6,6 +6,8 @@ wherever jobs run: under `cli serve` and in compose alike. One pass:
 - fails running jobs far past the time limit (their worker is stuck inside one step);
 - re-queues running jobs whose worker went silent (killed, frozen, its machine gone), or fails
   them once they have used up `max_attempts`;
+- removes the checkpoints of jobs that ended elsewhere than in their worker (a cancel while
+  queued, a failure declared here);
 - sends a new message for queued jobs that have none in Redis (Redis restarted without its
   data, or the API died between storing a job and sending it).
 
@@ -41,6 +43,7 @@ class Pass:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
+    checkpoints_dropped: int = 0  # of jobs that ended without their worker's own clean-up
 
 
 def live_message_ids(client: redis.Redis, queue: str) -> set[str]:
@@ -63,6 +66,7 @@ def reconcile(settings: Settings, sessions: sessionmaker[Session], celery: Celer
         done = Pass()
         with sessions() as session:
             _fail_overdue(session, settings, done)
+            done.checkpoints_dropped = recovery.drop_ended_checkpoints(session)
             _recover_lost(session, settings, celery, done)
             _resend_queued(session, settings, celery, client, done)
     if done.overdue or done.requeued or done.failed or done.resent:
@@ -77,7 +81,8 @@ def _fail_overdue(session: Session, settings: Settings, done: Pass) -> None:
         session,
         utcnow() - timedelta(seconds=grace),
         f"time limit: still running {grace:.0f} s after it started, past "
-        f"GRADFLOW_JOB_TIME_LIMIT_S = {settings.job_time_limit_s:g} s; its worker was stopped",
+        f"GRADFLOW_JOB_TIME_LIMIT_S = {settings.job_time_limit_s:g} s, and its worker did not "
+        "stop it (the worker is frozen or gone); the partial result is kept",
     )
 
 

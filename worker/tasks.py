@@ -1,7 +1,8 @@
 """The Celery task and the worker process's lifetime: database, data sets, heartbeat.
 
-Start a worker with `celery -A worker.celery_app worker`; the pool is solo (set in the app), so
-training runs in the worker's main process and nothing forks after CUDA is initialised.
+Start a worker with `celery -A worker.celery_app worker`; the pool is solo (set in the app): the
+worker takes one job at a time and trains it in a child process of its own (worker/supervisor.py),
+so a run that crashes or is killed never takes the worker with it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import torch
 from celery import signals
 from celery.exceptions import Reject
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,9 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import store
 from api.db import init_db, make_engine
 from api.settings import Settings
-from gradcore.tasks import ImageSet
 from worker.celery_app import RUN_EXPERIMENT, app
-from worker.datasets import load_image_sets
 from worker.job import Ending, run_job
 from worker.reconciler import reconcile
 
@@ -42,23 +40,19 @@ shutdown = threading.Event()
 class Runtime:
     settings: Settings
     sessions: sessionmaker[Session]
-    datasets: dict[str, ImageSet]
 
 
 @cache
 def runtime() -> Runtime:
     settings = Settings()
-    sessions = init_db(make_engine(settings))
-    datasets = load_image_sets(settings.data_dir)
-    log.info("data sets loaded: %s", ", ".join(datasets) or "none")
-    return Runtime(settings, sessions, datasets)
+    return Runtime(settings, init_db(make_engine(settings)))
 
 
 @app.task(name=RUN_EXPERIMENT, bind=True)
 def run_experiment(self: Any, job_id: str) -> None:
     rt = runtime()
     worker = claimant(self.request.hostname)
-    ending = run_job(job_id, worker, rt.settings, rt.sessions, rt.datasets, shutdown)
+    ending = run_job(job_id, worker, rt.settings, rt.sessions, shutdown)
     if ending is Ending.REQUEUED:
         raise Reject("worker shutting down", requeue=True)
 
@@ -95,18 +89,6 @@ def _reconcile_forever() -> None:
             log.exception("reconciler pass failed")
         if shutdown.wait(rt.settings.reconcile_interval_s):
             return
-
-
-@signals.worker_init.connect
-def _set_torch_threads(**_: Any) -> None:
-    # worker_init runs in the process that trains: the pool is solo, so there is no child.
-    apply_torch_threads(Settings().torch_threads)
-
-
-def apply_torch_threads(threads: int) -> None:
-    """Bound torch's intra-op threads; 0 leaves torch's default."""
-    if threads:
-        torch.set_num_threads(threads)
 
 
 @signals.worker_ready.connect

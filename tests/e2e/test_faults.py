@@ -5,12 +5,14 @@ from Redis, the API is restarted; the database must end with every job run to a 
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,11 +20,14 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import gradcore
 from api import store
 from api.db import init_db, make_engine
 from api.models import Job, JobResult
 from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
+from gradcore.slices import TRACE_PARTS
+from gradcore.spec import ExperimentSpec
 from tests.e2e.conftest import (
     LONG_SPEC,
     REAL_REDIS_URL,
@@ -49,6 +54,13 @@ EXPLODING_SPEC = {
     "cell": "relu",
     "seq_len": 100,
     "init": {"recurrent": "identity", "recurrent_scale": 3},
+}
+# Adam state, clipping and an LSTM: everything a checkpoint must carry, over some seconds.
+RESUMABLE_SPEC = {
+    **MEDIUM_SPEC,
+    "cell": "lstm",
+    "optimizer": {"name": "adam", "lr": 0.01},
+    "clipping": {"mode": "norm", "max_norm": 0.5},
 }
 FINAL = ("succeeded", "failed", "cancelled", "diverged")
 WORKERS = ("alpha", "beta")
@@ -128,6 +140,7 @@ def faulty(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faulty
         "GRADFLOW_HEARTBEAT_TIMEOUT_S": "3",
         "GRADFLOW_RECONCILE_INTERVAL_S": "0.5",
         "GRADFLOW_MAX_ATTEMPTS": "2",
+        "GRADFLOW_CHECKPOINT_INTERVAL_S": "0.5",
     }
     with ExitStack() as cleanup:
         if request.param == "postgresql":
@@ -182,6 +195,49 @@ def test_a_job_that_keeps_losing_its_worker_fails_after_max_attempts(faulty) -> 
     assert job.status == "failed" and job.attempts == 2
     assert "stopped responding" in job.error and "GRADFLOW_MAX_ATTEMPTS" in job.error
     faulty.start(second)
+
+
+def run_process_pids(worker_pid: int) -> list[int]:
+    """The worker's run processes: its children started by multiprocessing's spawn."""
+    children: list[int] = []
+    for task in Path(f"/proc/{worker_pid}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    return [
+        pid
+        for pid in children
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_killed_run_process_resumes_in_its_worker_and_ends_as_if_uninterrupted(
+    faulty: FaultyStack,
+) -> None:
+    job_id = submit(faulty.client, RESUMABLE_SPEC)
+    name = faulty.running_on(job_id, attempt=1)
+    worker_pid = faulty.child(name).process.pid
+    faulty.wait_job(
+        job_id,
+        lambda j: j.checkpoint_step is not None and j.progress_step > j.checkpoint_step + 5,
+    )
+    (run_pid,) = run_process_pids(worker_pid)
+    os.kill(run_pid, signal.SIGKILL)
+    job = faulty.wait_job(job_id, lambda j: j.status in FINAL)
+    assert job.status == "succeeded" and job.attempts == 1, job.error
+    # The worker survived its run, resumed it from the checkpoint, and is still the same process.
+    assert faulty.child(name).process.poll() is None
+    assert faulty.child(name).process.pid == worker_pid
+    assert len(job.resumes) == 1 and "signal 9" in job.resumes[0]["reason"]
+    answer = faulty.client.get(f"/v1/experiments/{job_id}").json()
+    assert answer["resumes"][0]["step"] == job.resumes[0]["step"] > 0
+    served = faulty.client.get(f"/v1/experiments/{job_id}/results").json()
+    whole = gradcore.run(ExperimentSpec(**RESUMABLE_SPEC)).model_dump(mode="json")
+    for part in TRACE_PARTS:
+        assert served[part] == whole[part], part
+    timing = {"wall_time_s", "steps_per_second"}
+    assert {k: v for k, v in served["summary"].items() if k not in timing} == {
+        k: v for k, v in whole["summary"].items() if k not in timing
+    }
 
 
 def test_queued_jobs_survive_losing_the_redis_queue(faulty: FaultyStack) -> None:

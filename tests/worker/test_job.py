@@ -1,20 +1,25 @@
-"""The worker's job runner against a real SQLite database and the real engine, no broker."""
+"""The worker's job runner against a real SQLite database and the real engine, no broker: each
+run trains in a child process the runner supervises."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
+from api import checkpoints, store, traces
 from gradcore.spec import ExperimentSpec
-from worker.job import Ending, Throttle, run_job
+from tests.waits import wait_until
+from worker.job import Ending, run_job
+from worker.throttle import Throttle
 
 TINY = ExperimentSpec(
     cell="tanh", task="adding", seq_len=20, hidden_size=16, steps=30, probe_every=10, batch_size=16
 )
 # Runs for minutes unless stopped.
 ENDLESS = TINY.model_copy(update={"steps": 100_000})
+STOP_S = 30.0  # how long a stopped job may take to end here (scaled; about a second idle)
 
 
 def _submit(sessions: sessionmaker[Session], spec: ExperimentSpec) -> str:
@@ -23,7 +28,7 @@ def _submit(sessions: sessionmaker[Session], spec: ExperimentSpec) -> str:
 
 
 def _run(settings, sessions, job_id: str, shutdown: threading.Event | None = None) -> Ending:
-    return run_job(job_id, "w@test", settings, sessions, {}, shutdown or threading.Event())
+    return run_job(job_id, "w@test", settings, sessions, shutdown or threading.Event())
 
 
 def _job(sessions: sessionmaker[Session], job_id: str):
@@ -31,35 +36,40 @@ def _job(sessions: sessionmaker[Session], job_id: str):
         return store.get_job(session, job_id)
 
 
-def _in_background(target) -> threading.Thread:
-    thread = threading.Thread(target=target)
+def _traces(sessions: sessionmaker[Session], job_id: str) -> dict:
+    with sessions() as session:
+        return traces.load_traces(session, job_id)
+
+
+def _in_background(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread
 
 
 def _wait_running(sessions, job_id: str) -> None:
-    for _ in range(400):
+    def stepping() -> bool:
         job = _job(sessions, job_id)
-        if job.status == "running" and job.progress_step > 0:
-            return
-        threading.Event().wait(0.025)
-    raise AssertionError(f"job never made progress: {job.status}")
+        return job.status == "running" and job.progress_step > 0
+
+    wait_until(stepping, 60, f"job {job_id} making progress")
 
 
-def test_a_job_runs_to_succeeded_with_its_result(settings, sessions) -> None:
+def test_a_job_runs_to_succeeded_with_its_traces(settings, sessions) -> None:
     job_id = _submit(sessions, TINY)
     assert _run(settings, sessions, job_id) is Ending.FINISHED
     job = _job(sessions, job_id)
     assert job.status == "succeeded" and job.attempts == 1 and job.worker == "w@test"
     assert job.started_at <= job.finished_at and job.progress_step == 30
-    assert job.summary["outcome"] == "completed"
+    assert job.summary["outcome"] == "completed" and job.resumes == []
+    stored = _traces(sessions, job_id)
+    assert stored["hidden_grad"]["step"] == [0, 10, 20, 29]
+    assert stored["loss"]["step"] == list(range(30))
     with sessions() as session:
-        document = store.load_result(session, job_id)
-    assert document["hidden_grad"]["step"] == [0, 10, 20, 29]
-    assert len(document["loss"]["step"]) == 30
+        assert checkpoints.load(session, job_id) is None
 
 
-def test_an_exploding_run_ends_diverged_with_its_result(settings, sessions) -> None:
+def test_an_exploding_run_ends_diverged(settings, sessions) -> None:
     # W_hh = 3I with ReLU overflows float32 within the first forward pass.
     exploding = {
         "cell": "relu",
@@ -71,8 +81,7 @@ def test_an_exploding_run_ends_diverged_with_its_result(settings, sessions) -> N
     job = _job(sessions, job_id)
     assert job.status == "diverged" and job.error is None
     assert job.summary["diverged_at"] == 0 and "not finite" in job.summary["diverged_reason"]
-    with sessions() as session:
-        assert store.load_result(session, job_id)["loss"]["step"] == []
+    assert _traces(sessions, job_id)["loss"]["step"] == []
 
 
 def test_a_job_no_longer_queued_is_skipped(settings, sessions) -> None:
@@ -92,18 +101,18 @@ def test_a_spec_the_engine_cannot_run_fails_with_what_to_do(settings, sessions) 
     assert "absent" in job.error and "submit again" in job.error
 
 
-def test_cancel_stops_a_running_job(settings, sessions) -> None:
+def test_cancel_stops_a_running_job_and_keeps_its_partial_traces(settings, sessions) -> None:
     job_id = _submit(sessions, ENDLESS)
     thread = _in_background(lambda: _run(settings, sessions, job_id))
     _wait_running(sessions, job_id)
     with sessions() as session:
         assert store.cancel_job(session, job_id)
-    thread.join(timeout=10)
+    thread.join(timeout=STOP_S)
     assert not thread.is_alive()
     job = _job(sessions, job_id)
     assert job.status == "cancelled" and 0 < job.summary["steps_completed"] < 100_000
-    with sessions() as session:
-        assert store.load_result(session, job_id)["summary"]["outcome"] == "stopped"
+    assert job.summary["outcome"] == "stopped" and job.summary["eval_loss"] is None
+    assert len(_traces(sessions, job_id)["loss"]["step"]) == job.summary["steps_completed"]
 
 
 def test_deleting_a_running_job_stops_it_and_stores_nothing(settings, sessions) -> None:
@@ -112,25 +121,29 @@ def test_deleting_a_running_job_stops_it_and_stores_nothing(settings, sessions) 
     _wait_running(sessions, job_id)
     with sessions() as session:
         assert store.delete_job(session, job_id)
-    thread.join(timeout=10)
+    thread.join(timeout=STOP_S)
     assert not thread.is_alive()
     with sessions() as session:
         assert store.get_job(session, job_id) is None
-        assert store.load_result(session, job_id) is None
+        assert checkpoints.load(session, job_id) is None
+    assert _traces(sessions, job_id)["loss"]["step"] == []
 
 
-def test_worker_shutdown_puts_a_running_job_back_in_the_queue(settings, sessions) -> None:
+def test_worker_shutdown_checkpoints_and_puts_the_job_back_in_the_queue(settings, sessions) -> None:
     job_id = _submit(sessions, ENDLESS)
     shutdown = threading.Event()
     endings: list[Ending] = []
     thread = _in_background(lambda: endings.append(_run(settings, sessions, job_id, shutdown)))
     _wait_running(sessions, job_id)
     shutdown.set()
-    thread.join(timeout=10)
+    thread.join(timeout=STOP_S)
     assert endings == [Ending.REQUEUED]
     job = _job(sessions, job_id)
     assert job.status == "queued" and job.started_at is None and job.progress_step == 0
-    # The next worker starts it afresh.
+    # The checkpoint taken at the shutdown is where the next worker resumes.
+    with sessions() as session:
+        saved = checkpoints.load(session, job_id)
+    assert saved is not None and saved.step == len(_traces(sessions, job_id)["loss"]["step"])
     with sessions() as session:
         assert store.start_job(session, job_id, "w2@test")
     assert _job(sessions, job_id).attempts == 2

@@ -1,55 +1,198 @@
-"""The job runner's own defences: the wall-clock limit, a re-run that starts clean, and a
-worker that was declared lost (a zombie) unable to overwrite the run that replaced it."""
+"""The job runner's defences, with real child processes: a run killed mid-job resumes from its
+checkpoint and ends number for number as an uninterrupted run; a run that exhausts its memory
+fails with that reason and the next job runs; the time limit and cancel stop even a single long
+step; a stale attempt (a zombie) can store nothing over the run that replaced it."""
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
 
 import gradcore
-from api import store
+from api import store, traces
 from api.models import Job
-from tests.worker.test_job import ENDLESS, TINY, _job, _submit
-from worker.job import Ending, run_job
+from gradcore.slices import TRACE_PARTS
+from gradcore.spec import ExperimentSpec
+from tests.waits import scaled, wait_until
+from tests.worker.test_job import (
+    ENDLESS,
+    STOP_S,
+    TINY,
+    _in_background,
+    _job,
+    _run,
+    _submit,
+    _traces,
+)
+from worker.job import Ending
+from worker.supervisor import peak_rss
+
+TIMING = {"wall_time_s", "steps_per_second"}
+# About a minute of CPU for its one step on two cores: a stop must not wait for it.
+ONE_LONG_STEP = ExperimentSpec(
+    cell="tanh", task="adding", seq_len=5000, hidden_size=2048, batch_size=16, steps=1
+)
 
 
-def test_a_run_past_its_time_limit_ends_failed_with_its_partial_result(settings, sessions) -> None:
-    limited = settings.model_copy(update={"job_time_limit_s": 0.5})
+def _run_child() -> multiprocessing.Process | None:
+    runs = [p for p in multiprocessing.active_children() if p.name.startswith("gradflow-run-")]
+    return runs[0] if runs else None
+
+
+def _in_its_step(min_rss_bytes: int) -> bool:
+    child = _run_child()
+    return child is not None and (peak_rss(child.pid) or 0) > min_rss_bytes
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ExperimentSpec(
+            cell="lstm",
+            task="adding",
+            seq_len=20,
+            hidden_size=16,
+            batch_size=16,
+            steps=400,
+            probe_every=50,
+            optimizer={"name": "adam", "lr": 0.01},
+            clipping={"mode": "norm", "max_norm": 0.5},
+        ),
+        ExperimentSpec(
+            cell="tanh",
+            task="adding",
+            seq_len=30,
+            hidden_size=16,
+            batch_size=16,
+            steps=400,
+            probe_every=50,
+            training={"mode": "tbptt", "tbptt_k": 7},
+        ),
+    ],
+    ids=["lstm-adam-clipping", "tanh-truncated"],
+)
+def test_a_run_killed_mid_job_resumes_and_ends_as_if_uninterrupted(
+    settings, sessions, spec: ExperimentSpec
+) -> None:
+    frequent = settings.model_copy(update={"checkpoint_interval_s": 0.2})
+    job_id = _submit(sessions, spec)
+    endings: list[Ending] = []
+    thread = _in_background(lambda: endings.append(_run(frequent, sessions, job_id)))
+
+    def past_a_checkpoint() -> bool:
+        job = _job(sessions, job_id)
+        return job.checkpoint_step is not None and job.progress_step > job.checkpoint_step
+
+    wait_until(past_a_checkpoint, 60, "a checkpoint, and steps after it")
+    child = _run_child()
+    os.kill(child.pid, signal.SIGKILL)
+    thread.join(timeout=scaled(120))
+    assert endings == [Ending.FINISHED]
+
+    job = _job(sessions, job_id)
+    assert job.status == "succeeded", job.error
+    assert len(job.resumes) == 1 and "signal 9 (SIGKILL)" in job.resumes[0]["reason"]
+    assert 0 < job.resumes[0]["step"] < spec.steps
+    whole = gradcore.run(spec).model_dump(mode="json")
+    assert _traces(sessions, job_id) == {part: whole[part] for part in TRACE_PARTS}
+    summary = {k: v for k, v in job.summary.items() if k not in TIMING}
+    assert summary == {k: v for k, v in whole["summary"].items() if k not in TIMING}
+
+
+def test_a_run_out_of_memory_fails_with_the_reason_and_the_next_job_runs(
+    settings, sessions
+) -> None:
+    capped = settings.model_copy(update={"run_address_space_bytes": 3 * 2**30})
+    # Activations alone: 4000 x 1024 x 256 float32 = 4 GiB, past the 3 GiB cap.
+    greedy = ExperimentSpec(
+        cell="tanh", task="adding", seq_len=4000, hidden_size=256, batch_size=1024, steps=2
+    )
+    job_id = _submit(sessions, greedy)
+    assert _run(capped, sessions, job_id) is Ending.FINISHED
+    job = _job(sessions, job_id)
+    assert job.status == "failed" and "out of memory" in job.error
+    assert "batch_size" in job.error and job.resumes == []
+    next_id = _submit(sessions, TINY)
+    assert _run(capped, sessions, next_id) is Ending.FINISHED
+    assert _job(sessions, next_id).status == "succeeded"
+
+
+@pytest.mark.parametrize("stop", ["cancel", "time limit"])
+def test_a_stop_ends_a_single_long_step_at_once(settings, sessions, stop: str) -> None:
+    limit = 1e6 if stop == "cancel" else 8.0
+    limited = settings.model_copy(update={"job_time_limit_s": limit})
+    job_id = _submit(sessions, ONE_LONG_STEP)
+    thread = _in_background(lambda: _run(limited, sessions, job_id))
+    # In its step: the forward pass has taken its first gigabyte of activations.
+    wait_until(lambda: _in_its_step(2**30), 60, "the long step under way")
+    asked = time.monotonic()
+    if stop == "cancel":
+        with sessions() as session:
+            assert store.cancel_job(session, job_id)
+    thread.join(timeout=scaled(limit if stop != "cancel" else 0) + STOP_S)
+    assert not thread.is_alive()
+    # Far less than the step itself takes (about a minute), however busy the machine.
+    assert time.monotonic() - asked < scaled(STOP_S)
+    job = _job(sessions, job_id)
+    if stop == "cancel":
+        assert job.status == "cancelled" and job.error is None
+    else:
+        assert job.status == "failed" and job.error.startswith("time limit")
+        assert "GRADFLOW_JOB_TIME_LIMIT_S" in job.error
+    assert job.summary["steps_completed"] == 0 and job.summary["outcome"] == "stopped"
+
+
+def test_a_run_past_its_time_limit_ends_failed_with_its_partial_traces(settings, sessions) -> None:
+    limited = settings.model_copy(update={"job_time_limit_s": 4.0})
     job_id = _submit(sessions, ENDLESS)
-    assert run_job(job_id, "w@test", limited, sessions, {}, threading.Event()) is Ending.FINISHED
+    assert _run(limited, sessions, job_id) is Ending.FINISHED
     job = _job(sessions, job_id)
     assert job.status == "failed" and job.error.startswith("time limit")
-    assert "GRADFLOW_JOB_TIME_LIMIT_S" in job.error
     assert 0 < job.summary["steps_completed"] < ENDLESS.steps
-    with sessions() as session:
-        assert store.load_result(session, job_id)["summary"]["outcome"] == "stopped"
+    assert len(_traces(sessions, job_id)["loss"]["step"]) == job.summary["steps_completed"]
 
 
-def test_a_rerun_starts_clean_and_stores_one_result(settings, sessions) -> None:
+def test_a_rerun_without_a_checkpoint_starts_clean(settings, sessions) -> None:
     job_id = _submit(sessions, TINY)
     with sessions() as session:
-        # A first attempt made progress, then its worker was lost and the job re-queued.
+        # A first attempt stored some traces, then its worker was lost and the job re-queued.
         assert store.start_job(session, job_id, "lost@test#1") == 1
-        store.update_jobs(session, Job.id == job_id, progress_step=17, progress_loss=0.5)
+        first = gradcore.run(TINY.model_copy(update={"steps": 5})).model_dump(mode="json")
+        assert traces.append_slice(session, job_id, 1, {p: first[p] for p in TRACE_PARTS})
         store.update_jobs(session, Job.id == job_id, **store.NOT_STARTED)
-    assert _job(sessions, job_id).progress_step == 0
-    assert run_job(job_id, "w@test", settings, sessions, {}, threading.Event()) is Ending.FINISHED
+    assert _run(settings, sessions, job_id) is Ending.FINISHED
     job = _job(sessions, job_id)
     assert job.status == "succeeded" and job.attempts == 2
-    assert job.progress_step == TINY.steps
-    with sessions() as session:
-        assert store.load_result(session, job_id)["summary"]["steps_completed"] == TINY.steps
+    assert job.resumes[0]["step"] == 0 and "interrupted" in job.resumes[0]["reason"]
+    assert _traces(sessions, job_id)["loss"]["step"] == list(range(TINY.steps))
 
 
 def test_a_zombie_worker_cannot_store_over_the_run_that_replaced_it(sessions) -> None:
     trained = gradcore.run(TINY)
+    document = trained.model_dump(mode="json")
     job_id = _submit(sessions, TINY)
     with sessions() as session:
         assert store.start_job(session, job_id, "zombie@test#1") == 1
         store.update_jobs(session, Job.id == job_id, **store.NOT_STARTED)
         assert store.start_job(session, job_id, "w@test#2") == 2
         # The zombie is told to stop, and what it tries to store is refused.
-        assert store.should_stop(session, job_id, attempt=1)
-        assert not store.should_stop(session, job_id, attempt=2)
-        assert store.finish_job(session, job_id, trained, attempt=1) is None
-        assert store.load_result(session, job_id) is None
-        assert store.finish_job(session, job_id, trained, attempt=2) == "succeeded"
+        assert store.stop_reason(session, job_id, attempt=1) == "gone"
+        assert store.stop_reason(session, job_id, attempt=2) is None
+        assert not traces.append_slice(session, job_id, 1, {p: document[p] for p in TRACE_PARTS})
+        assert store.finish_job(session, job_id, trained.summary, attempt=1) is None
+        assert traces.load_traces(session, job_id)["loss"]["step"] == []
+        assert store.finish_job(session, job_id, trained.summary, attempt=2) == "succeeded"
+
+
+def test_a_crash_repeated_at_the_same_step_is_told_apart(sessions) -> None:
+    job_id = _submit(sessions, TINY)
+    with sessions() as session:
+        assert store.start_job(session, job_id, "w@test#1") == 1
+        assert store.record_crash(session, job_id, 1, -9, 812) is False
+        assert store.record_crash(session, job_id, 1, -9, 813) is False
+        assert store.record_crash(session, job_id, 1, -9, 813) is True
+        assert store.record_crash(session, job_id, 2, -9, 813) is None  # not this attempt's

@@ -13,7 +13,7 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
+from api import checkpoints, store
 from api.db import init_db, make_engine
 from api.models import Job, utcnow
 from api.settings import Settings
@@ -152,7 +152,21 @@ def test_a_job_far_past_its_time_limit_fails(settings, sessions, celery) -> None
     assert job.status == "failed" and job.error.startswith("time limit")
     # Its worker sees that at its next check and stops; what it stores afterwards is refused.
     with sessions() as session:
-        assert store.should_stop(session, job_id, attempt=1)
+        assert store.stop_reason(session, job_id, attempt=1) == "gone"
+
+
+def test_checkpoints_of_ended_jobs_are_removed(settings, sessions, celery) -> None:
+    running, ended = (_queued(sessions, celery, settings) for _ in range(2))
+    for job_id in (running, ended):
+        _claim(sessions, celery, job_id)
+        with sessions() as session:
+            assert checkpoints.save(session, job_id, 1, 5, b"state")
+    with sessions() as session:
+        store.fail_job(session, ended, "failed elsewhere")
+    assert _pass(settings, sessions, celery).checkpoints_dropped == 1
+    with sessions() as session:
+        assert checkpoints.load(session, running).data == b"state"
+        assert checkpoints.load(session, ended) is None
 
 
 def test_only_one_reconciler_acts_per_interval(settings, sessions, celery) -> None:

@@ -1,4 +1,4 @@
-"""GRADFLOW_TORCH_THREADS bounds the worker's torch threads when it starts; 0 leaves them."""
+"""GRADFLOW_TORCH_THREADS bounds the torch threads of each run process; 0 leaves them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from pydantic import ValidationError
 
 from api.settings import Settings
-from worker.tasks import _set_torch_threads
+from worker.torch_threads import apply_torch_threads
 
 
 @pytest.fixture
@@ -29,13 +29,11 @@ def test_the_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatc
         Settings()
 
 
-def test_worker_start_applies_it(monkeypatch: pytest.MonkeyPatch, threads_restored: int) -> None:
-    monkeypatch.setenv("GRADFLOW_TORCH_THREADS", "1")
-    _set_torch_threads()
+def test_a_run_process_applies_it(threads_restored: int) -> None:
+    apply_torch_threads(1)
     assert torch.get_num_threads() == 1
 
 
-def test_zero_keeps_torch_default(monkeypatch: pytest.MonkeyPatch, threads_restored: int) -> None:
-    monkeypatch.setenv("GRADFLOW_TORCH_THREADS", "0")
-    _set_torch_threads()
+def test_zero_keeps_torch_default(threads_restored: int) -> None:
+    apply_torch_threads(0)
     assert torch.get_num_threads() == threads_restored

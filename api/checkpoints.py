@@ -1,0 +1,40 @@
+"""A running job's last checkpoint, in the database so that a worker on any host can resume it.
+
+One row per job (the newest checkpoint replaces the previous one), written only by the job's
+current attempt, removed when the job ends and, by `ON DELETE CASCADE`, with the job.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from api.models import Job, JobCheckpoint, utcnow
+
+
+def save(session: Session, job_id: str, attempt: int, step: int, data: bytes) -> bool:
+    """Store the checkpoint taken before training step `step`; False (nothing stored) when
+    `attempt` is no longer the job's current run."""
+    current = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+        .values(checkpoint_step=step)
+    ).rowcount
+    if current != 1:
+        session.rollback()
+        return False
+    session.execute(delete(JobCheckpoint).where(JobCheckpoint.job_id == job_id))
+    session.add(JobCheckpoint(job_id=job_id, step=step, data=data, created_at=utcnow()))
+    session.commit()
+    return True
+
+
+def load(session: Session, job_id: str) -> JobCheckpoint | None:
+    checkpoint = session.scalar(select(JobCheckpoint).where(JobCheckpoint.job_id == job_id))
+    session.rollback()  # end the read: the caller keeps the bytes, not the transaction
+    return checkpoint
+
+
+def discard(session: Session, job_id: str) -> None:
+    session.execute(delete(JobCheckpoint).where(JobCheckpoint.job_id == job_id))
+    session.commit()

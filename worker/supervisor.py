@@ -1,0 +1,170 @@
+"""One life of a run: its child process started, watched, asked to stop or killed, and what
+became of it.
+
+The worker process never trains: a run that segfaults, runs out of memory or is killed takes
+only its child with it. Stop requests (cancel, delete, time limit, shutdown) act on the child
+itself: it is asked to stop at the end of its step and, if a single step outlasts
+`stop_grace_s`, killed; so a stop takes effect within about a second whatever the run does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import store
+from api.settings import Settings
+from worker.run_child import child_main
+
+WATCH_INTERVAL_S = 0.1
+# A warm shutdown gives the run time to finish its step and store a checkpoint.
+SHUTDOWN_GRACE_S = 10.0
+# The spawn context starts a fresh interpreter: nothing (CUDA state included) is inherited.
+SPAWN = multiprocessing.get_context("spawn")
+
+
+@dataclass
+class Life:
+    """How one child ended. `ending` is the child's last message kind ("result", "refused",
+    "error", "out_of_memory", "fenced"), or "killed" (by us, for `stop_reason`), or "crashed"."""
+
+    ending: str
+    detail: Any = None
+    facts: dict[str, Any] | None = None
+    stop_reason: str | None = None  # "cancelled", "gone", "time limit", "shutdown"
+    exitcode: int | None = None
+    step: int = 0  # the training step the child was in (or about to start) when it ended
+    peak_rss_bytes: int | None = None
+    wall_time_s: float = 0.0
+    messages: list[tuple] = field(default_factory=list)
+
+
+def peak_rss(pid: int) -> int | None:
+    """The process's peak resident memory so far (Linux VmHWM), None where unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+class Watch:
+    """The stop conditions the parent checks while its child trains."""
+
+    def __init__(
+        self,
+        job_id: str,
+        attempt: int,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        shutdown: threading.Event,
+        deadline: float,
+    ) -> None:
+        self.job_id, self.attempt, self.sessions = job_id, attempt, sessions
+        self.shutdown, self.deadline = shutdown, deadline
+        self.check_interval = settings.cancel_check_interval_s
+        self.next_check = 0.0
+
+    def reason(self) -> str | None:
+        if self.shutdown.is_set():
+            return "shutdown"
+        now = time.monotonic()
+        if now >= self.deadline:
+            return "time limit"
+        if now < self.next_check:
+            return None
+        self.next_check = now + self.check_interval
+        with self.sessions() as session:
+            return store.stop_reason(session, self.job_id, self.attempt)
+
+
+def live(
+    job_id: str,
+    attempt: int,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    shutdown: threading.Event,
+    deadline: float,
+) -> Life:
+    """Run one child for the job until it ends, and say how it ended."""
+    parent_end, child_end = SPAWN.Pipe(duplex=False)
+    stop, checkpoint_now = SPAWN.Event(), SPAWN.Event()
+    current_step = SPAWN.Value("q", -1, lock=False)
+    child = SPAWN.Process(
+        target=child_main,
+        args=(
+            job_id,
+            attempt,
+            settings.model_dump(),
+            child_end,
+            stop,
+            checkpoint_now,
+            current_step,
+        ),
+        name=f"gradflow-run-{job_id[:8]}",
+        daemon=True,
+    )
+    started = time.monotonic()
+    child.start()
+    child_end.close()  # the child holds the only writer: EOF on the pipe means it is gone
+    watch = Watch(job_id, attempt, settings, sessions, shutdown, deadline)
+    life = Life(ending="crashed")
+    asked_at, closed = None, False
+    while not closed:
+        if parent_end.poll(WATCH_INTERVAL_S):
+            try:
+                life.messages.append(parent_end.recv())
+            except EOFError:  # the child is gone (its end of the pipe closed with it)
+                closed = True
+        life.peak_rss_bytes = peak_rss(child.pid) or life.peak_rss_bytes
+        if life.stop_reason is None:
+            life.stop_reason = watch.reason()
+            if life.stop_reason is not None:
+                asked_at = time.monotonic()
+                if life.stop_reason == "shutdown":
+                    checkpoint_now.set()
+                stop.set()
+        if asked_at is not None and child.is_alive():
+            grace = SHUTDOWN_GRACE_S if life.stop_reason == "shutdown" else settings.stop_grace_s
+            if time.monotonic() - asked_at > grace:
+                child.kill()
+                life.ending = "killed"
+    child.join()
+    parent_end.close()
+    life.exitcode, life.step = child.exitcode, max(current_step.value, 0)
+    life.wall_time_s = time.monotonic() - started
+    for message in life.messages:
+        if message[0] == "facts":
+            life.facts = message[1]
+        elif life.ending != "killed":
+            life.ending, life.detail = message[0], message[1] if len(message) > 1 else None
+    return life
+
+
+def describe_crash(life: Life) -> str:
+    """The child's death in words a user understands."""
+    code = life.exitcode or 0
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        cause = f"killed by signal {-code} ({name})"
+    else:
+        cause = f"exited with status {code} without reporting"
+    memory = ""
+    if life.peak_rss_bytes:
+        memory = f" after reaching {life.peak_rss_bytes / 2**30:.1f} GiB"
+    text = f"the run was {cause} at step {life.step}{memory}"
+    if code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGBUS, -signal.SIGABRT):
+        text += (
+            ": most likely out of memory (or a crash inside torch); ask for a smaller "
+            "batch_size, seq_len or hidden_size"
+        )
+    return text
