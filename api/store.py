@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from api.models import Job, JobResult, Worker, utcnow
-from gradcore.result import ExperimentResult, Progress
+from api.models import Job, Worker, utcnow
+from gradcore.result import Progress, Summary
 from gradcore.spec import ExperimentSpec
 
 # gradcore's outcome of a run -> the job's end state.
@@ -174,42 +174,29 @@ def should_stop(session: Session, job_id: str, attempt: int | None = None) -> bo
 def finish_job(
     session: Session,
     job_id: str,
-    result: ExperimentResult,
+    summary: Summary,
     attempt: int | None = None,
     error: str | None = None,
 ) -> str | None:
-    """Store the result and set the end state in one transaction; the new status, or None
-    when the job is gone (deleted while running) or, given `attempt`, no longer this run's.
-    With `error` the job ends failed, keeping the partial result (e.g. past its time limit)."""
-    status = "failed" if error else OUTCOME_STATUS[result.summary.outcome]
-    summary = result.summary.model_dump(mode="json")
+    """Set the end state and the run's summary (its traces are stored already, slice by
+    slice); the new status, or None when the job is gone (deleted while running) or, given
+    `attempt`, no longer this run's. With `error` the job ends failed, keeping the partial
+    traces (e.g. past its time limit)."""
+    status = "failed" if error else OUTCOME_STATUS[summary.outcome]
     this_run = [Job.id == job_id, Job.status == "running"]
     if attempt is not None:
         this_run.append(Job.attempts == attempt)
-    changed = session.execute(
-        update(Job)
-        .where(*this_run)
-        .values(
-            status=status,
-            error=error,
-            summary=summary,
-            progress_step=result.summary.steps_completed,
-            progress_loss=result.summary.final_loss,
-            finished_at=utcnow(),
-        )
-    ).rowcount
-    if changed != 1:
-        session.rollback()
-        return None
-    # A re-run of the same job replaces its result: one result per job id.
-    session.execute(delete(JobResult).where(JobResult.job_id == job_id))
-    session.add(JobResult(job_id=job_id, document=result.model_dump(mode="json")))
-    session.commit()
-    return status
-
-
-def load_result(session: Session, job_id: str) -> dict[str, Any] | None:
-    return session.scalar(select(JobResult.document).where(JobResult.job_id == job_id))
+    changed = update_jobs(
+        session,
+        *this_run,
+        status=status,
+        error=error,
+        summary=summary.model_dump(mode="json"),
+        progress_step=summary.steps_completed,
+        progress_loss=summary.final_loss,
+        finished_at=utcnow(),
+    )
+    return status if changed == 1 else None
 
 
 def beat(session: Session, worker: str) -> None:

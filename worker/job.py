@@ -15,7 +15,7 @@ from enum import Enum
 from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
-from api import store
+from api import store, traces
 from api.settings import Settings
 from gradcore.result import ExperimentResult, Progress
 from gradcore.spec import ExperimentSpec
@@ -105,7 +105,13 @@ def _store(
         if stopped_for_shutdown and store.requeue_job(session, job_id):
             log.info("job %s put back in the queue: the worker is shutting down", job_id)
             return Ending.REQUEUED
-        status = store.finish_job(session, job_id, result, stop.attempt, error)
+        # Every attempt runs from step 0: its traces replace whatever an earlier one stored.
+        status = None
+        slice_ = result.model_dump(mode="json", exclude={"summary"})
+        if traces.truncate_after(session, job_id, -1, stop.attempt) and traces.append_slice(
+            session, job_id, stop.attempt, slice_
+        ):
+            status = store.finish_job(session, job_id, result.summary, stop.attempt, error)
     log.info("job %s ended %s", job_id, status or "deleted, or taken over, while running")
     return Ending.FINISHED
 
