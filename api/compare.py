@@ -133,22 +133,21 @@ def compare_scalar(
 
 
 def compare_curves(
-    rows: list[tuple[SweepMember, Job]], load: Callable[[str], dict[str, Any] | None]
+    rows: list[tuple[SweepMember, Job]], last_curve: Callable[[str], tuple[int, list[float]] | None]
 ) -> Comparison:
     """The first layer's |dL/dh_t| at each experiment's last probe, averaged in log10 over
-    seeds. `load` fetches an experiment's result document."""
+    seeds. `last_curve` gives an experiment's last probe step and that curve."""
     groups: dict[str, tuple[dict[str, Any], list[str], list[int], list[list[float]]]] = {}
     for member, job in _finished(rows):
-        document = load(job.id)
-        if document is None or not document["hidden_grad"]["step"]:
+        probe = last_curve(job.id)
+        if probe is None:
             continue
-        hidden = document["hidden_grad"]
         values, ids, steps, curves = groups.setdefault(
             describe(member.values), (member.values, [], [], [])
         )
         ids.append(job.id)
-        steps.append(hidden["step"][-1])
-        curves.append(hidden["norm"][-1][0])
+        steps.append(probe[0])
+        curves.append(probe[1])
     result = []
     for name, (values, ids, steps, curves) in groups.items():
         logs = np.log10(np.maximum(np.asarray(curves, dtype=np.float64), LOG_FLOOR))

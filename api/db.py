@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.migrate import add_job_columns, convert_legacy_results
 from api.models import Base
 from api.settings import Settings
 
@@ -39,15 +40,19 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def init_db(engine: Engine) -> sessionmaker[Session]:
-    """Create missing tables and return the session factory."""
+    """Create missing tables, migrate what an earlier version made (api/migrate.py), and
+    return the session factory."""
+    sessions = sessionmaker(engine, expire_on_commit=False)
     # The API and the worker start together; both check-then-create, so the loser of that race
     # sees "already exists" once and finds the tables there on the next try.
     for attempt in range(CREATE_ATTEMPTS):
         try:
             Base.metadata.create_all(engine)
+            add_job_columns(engine)
+            convert_legacy_results(engine, sessions)
             break
         except DBAPIError:
             if attempt == CREATE_ATTEMPTS - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessions

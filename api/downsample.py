@@ -30,7 +30,7 @@ def select_indices(series: Sequence[Sequence[float]], length: int, max_points: i
     # Kept points grow (nearly) with the bucket count: binary search the largest that fits.
     while low <= high:
         buckets = (low + high) // 2
-        kept = _bucket_extremes(arrays, length, buckets)
+        kept = bucket_extremes(arrays, length, buckets)
         if len(kept) <= max_points:
             best, low = kept, buckets + 1
         else:
@@ -42,7 +42,9 @@ def take(values: Sequence, indices: Sequence[int]) -> list:
     return [values[i] for i in indices]
 
 
-def _bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list[int]:
+def bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list[int]:
+    """The first and last index, and each series' min and max in each of `buckets` equal runs
+    of the points between them (also how stored trace blocks are thinned)."""
     interior = length - 2
     starts = 1 + np.arange(buckets) * interior // buckets
     starts = np.unique(starts)  # more buckets than points leaves some empty: drop them

@@ -1,7 +1,8 @@
-"""Database tables. The job row is the truth about a job; its result is one JSON document.
+"""Database tables. The job row is the truth about a job, its summary included.
 
-The result lives in its own table so that listing and polling jobs never reads a long run's
-traces; `ON DELETE CASCADE` removes it with its job even when a worker stores it concurrently.
+A run's traces live in tables of their own (layout: api/trace_format.py), so that listing and
+polling jobs never reads them; `ON DELETE CASCADE` removes them with their job even when a
+worker stores a slice concurrently.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
@@ -70,13 +72,44 @@ class Job(Base):
     # Grows with every UPDATE of the row (core UPDATEs included), so event streams can number
     # their events by it and tell what changed since a client's Last-Event-ID.
     version: Mapped[int] = mapped_column(default=0, onupdate=literal_column("version") + 1)
+    # What is stored of the run's traces: its last training step (None: nothing yet), how many
+    # probes, and the parts' layout (api/trace_format.describe). Readers read no further than
+    # these, so a read is consistent while slices are appended.
+    trace_step: Mapped[int | None]
+    trace_probes: Mapped[int] = mapped_column(default=0, server_default="0")
+    trace_meta: Mapped[dict[str, Any] | None]
 
 
-class JobResult(Base):
-    __tablename__ = "job_results"
+class TraceBlock(Base):
+    """Up to BLOCK_STEPS steps of one per-step part: its columns whole and thinned."""
+
+    __tablename__ = "trace_blocks"
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    document: Mapped[dict[str, Any]]
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)
+    block: Mapped[int] = mapped_column(primary_key=True, doc="first step // BLOCK_STEPS")
+    first_step: Mapped[int]
+    last_step: Mapped[int]
+    count: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    thin_count: Mapped[int]
+    thin: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TraceProbe(Base):
+    """One probe: hidden_grad's curves and horizons, and the dynamics measured with them."""
+
+    __tablename__ = "trace_probes"
+    __table_args__ = (Index("ix_trace_probes_step", "job_id", "step"),)
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, doc="0 for the run's first probe")
+    step: Mapped[int]
+    series: Mapped[bytes] = mapped_column(LargeBinary, doc="trace_format.probe_series")
+    norm: Mapped[bytes] = mapped_column(LargeBinary, doc="float64 (layers, T)")
+    horizon: Mapped[bytes] = mapped_column(LargeBinary, doc="int64 (layers,)")
+    jacobian_norm: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, T)")
+    lyapunov: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, k)")
 
 
 class JobCheckpoint(Base):

@@ -10,7 +10,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from api.models import Job
 from api.result_view import RESULT_FIELDS
-from gradcore.result import Summary
+from gradcore.result import (
+    DynamicsTrace,
+    GradNormTrace,
+    HessianFreeTrace,
+    HiddenGradTrace,
+    LossTrace,
+    Summary,
+    WeightChangeTrace,
+)
 from gradcore.spec import Cell, ExperimentSpec, Task
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "diverged"]
@@ -161,6 +169,24 @@ class ExperimentOut(ExperimentBrief):
             checkpoint_step=job.checkpoint_step if job.status in ("queued", "running") else None,
             **extra,
         )
+
+
+class ResultOut(BaseModel):
+    """GET .../results: the parts asked for by `fields` (absent when not asked), cut as asked.
+    A running job's result holds what its run has stored so far."""
+
+    loss: LossTrace | None = None
+    grad_norm: GradNormTrace | None = None
+    hidden_grad: HiddenGradTrace | None = None
+    weight_change: WeightChangeTrace | None = None
+    summary: Summary | None = Field(None, description="null until the run has finished")
+    dynamics: DynamicsTrace | None = None
+    hessian_free: HessianFreeTrace | None = None
+    partial: bool = Field(description="the run is still going: later reads may return more")
+    last_step: int | None = Field(
+        description="the last training step stored (null: none yet); a poller passes "
+        "step_from = last_step + 1 to get only what is new"
+    )
 
 
 class ExperimentPage(BaseModel):

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     events_poll_interval_s: float = Field(
         0.5, gt=0, description="How often an event stream re-reads its job's state."
     )
+    events_trace_max_values: int = Field(
+        100_000,
+        ge=1000,
+        le=10_000_000,
+        description="About the most numbers one `traces` event carries; a client far behind "
+        "gets the backlog in several events.",
+    )
     # torch runs one intra-op thread per core by default; a worker sharing its machine with the
     # API or other workers can leave cores to them (measured in benchmarks/RESULTS.md).
     torch_threads: int = Field(

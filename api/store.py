@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from api.models import Job, JobResult, Worker, utcnow
+from api.models import Job, Worker, utcnow
 from gradcore.result import Progress, Summary
 from gradcore.spec import ExperimentSpec
 
@@ -215,10 +215,10 @@ def finish_job(
     attempt: int | None = None,
     error: str | None = None,
 ) -> str | None:
-    """Set the end state and the summary (the traces are stored as the run went); the new
-    status, or None when the job is gone (deleted while running) or, given `attempt`, no
-    longer this run's. With `error` the job ends failed, keeping the partial result (e.g.
-    past its time limit)."""
+    """Set the end state and the run's summary (its traces are stored already, slice by
+    slice); the new status, or None when the job is gone (deleted while running) or, given
+    `attempt`, no longer this run's. With `error` the job ends failed, keeping the partial
+    traces (e.g. past its time limit)."""
     status = "failed" if error else OUTCOME_STATUS[summary.outcome]
     this_run = [Job.id == job_id, Job.status == "running"]
     if attempt is not None:
@@ -243,10 +243,6 @@ def end_without_summary(
     status = "failed" if error else "cancelled"
     values = {"status": status, "error": error, "finished_at": utcnow()}
     return status if _transition_attempt(session, job_id, attempt, **values) else None
-
-
-def load_result(session: Session, job_id: str) -> dict[str, Any] | None:
-    return session.scalar(select(JobResult.document).where(JobResult.job_id == job_id))
 
 
 def beat(session: Session, worker: str) -> None:

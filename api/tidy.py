@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 HEADER: tuple[str, ...] = ("series", "step", "time_step", "value")
+TIDY_PARTS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change")
 Row = tuple[str, int, int | None, float]
 
 

@@ -112,12 +112,13 @@ def _finish(
     """A run that ended by itself ("result") or that we stopped ("killed")."""
     if life.ending == "result":
         summary = Summary.model_validate(life.detail)
-    elif life.facts is not None:
+    else:
         with sessions() as session:
             stored = traces.load_traces(session, job_id)
-        summary = summarise_stored(spec, stored, RunFacts(**life.facts), life.wall_time_s)
-    else:
-        summary = None  # stopped before its network was even built
+        # None: stopped before its network was built, or before it stored anything.
+        summary = None
+        if life.facts is not None and stored is not None:
+            summary = summarise_stored(spec, stored, RunFacts(**life.facts), life.wall_time_s)
     error = None
     if summary is None or summary.outcome == "stopped":
         if life.stop_reason == "shutdown":

@@ -103,10 +103,12 @@ class RunLife:
         with self.sessions() as session:
             row = checkpoints.load(session, self.job_id)
             start = row.step if row is not None else 0
-            traces.truncate_after(session, self.job_id, start - 1)
+            self.fenced |= not traces.truncate_after(session, self.job_id, start - 1, self.attempt)
             if row is None:
                 return None
             stored = traces.load_traces(session, self.job_id)
+        if stored is None:  # a checkpoint always follows stored traces; never resume blind
+            return None
         self.current_step.value = start - 1
         return Resume(Checkpoint.from_bytes(row.data), stored)
 

@@ -12,10 +12,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import store, sweeps
 from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.errors import not_found
-from api.events import Snapshot, already_ended, parse_last_event_id, stream
+from api.events import (
+    Cursor,
+    ReadTraces,
+    Snapshot,
+    already_ended,
+    parse_last_event_id,
+    stream,
+)
 from api.models import FINAL_STATUSES, Job, Sweep
 from api.routes.sweeps import sweep_or_404
 from api.schemas import ProgressOut
+from api.trace_format import STEP_PARTS
+from api.trace_read import Stored, read_slice
 
 router = APIRouter(tags=["events"])
 EVENT_STREAM = {200: {"content": {"text/event-stream": {}}, "description": "the event stream"}}
@@ -28,13 +37,34 @@ def _job_reader(sessions: sessionmaker[Session], job_id: str) -> Callable[[], Sn
             job = store.get_job(session, job_id)
             if job is None:
                 return None
-            snapshot = Snapshot(job.version, statuses={job.id: job.status})
+            snapshot = Snapshot(job.version, statuses={job.id: job.status}, traces=Stored.of(job))
             if job.status == "running":
                 snapshot.progress = ProgressOut.from_job(job).model_dump()
             if job.status in FINAL_STATUSES:
                 snapshot.end = {"id": job.id, "status": job.status, "error": job.error}
                 snapshot.end["summary"] = job.summary
             return snapshot
+
+    return read
+
+
+def _trace_reader(sessions: sessionmaker[Session], max_values: int) -> ReadTraces:
+    """Reads the traces after a cursor, at most about `max_values` numbers per event: a
+    client far behind gets its backlog in several events."""
+
+    def read(sent: Cursor, stored: Stored) -> tuple[dict, Cursor]:
+        meta = stored.meta
+        columns = sum(len(meta[name]["columns"]) for name in STEP_PARTS if meta[name])
+        hidden = meta["hidden_grad"]
+        per_probe = len(hidden["layers"]) * hidden["time_steps"] * (3 if meta["dynamics"] else 1)
+        last = -1 if stored.last_step is None else stored.last_step
+        high = min(last, sent.step + max(1, max_values // max(columns, 1)) - 1)
+        probes = range(
+            sent.probes, min(stored.probes, sent.probes + max(1, max_values // per_probe))
+        )
+        with sessions() as session:
+            data = read_slice(session, stored, sent.step, high, probes)
+        return data, Cursor(sent.version, max(high + 1, sent.step), probes.stop)
 
     return read
 
@@ -73,7 +103,11 @@ def _fraction(job: Job) -> float:
 
 
 def _respond(
-    read: Callable[[], Snapshot | None], missing: HTTPException, last: str | None, poll_s: float
+    read: Callable[[], Snapshot | None],
+    missing: HTTPException,
+    last: str | None,
+    poll_s: float,
+    read_traces: ReadTraces | None = None,
 ) -> Response:
     first = read()
     if first is None:
@@ -88,7 +122,7 @@ def _respond(
         return snapshot or Snapshot(first.version + 1, end={"status": "deleted"})
 
     return StreamingResponse(
-        stream(read_or_gone, last_id, poll_s),
+        stream(read_or_gone, last_id, poll_s, read_traces),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -98,11 +132,16 @@ def _respond(
 def experiment_events(
     job_id: str, request: Request, settings: SettingsDep, last_event_id: LastEventId = None
 ) -> Response:
-    """`status` and `progress` events as they happen, then `end` {status, error, summary} and
-    the stream closes. Reconnecting with Last-Event-ID resumes; after the end it answers 204."""
-    read = _job_reader(request.app.state.sessions, job_id)
+    """`traces` events with the trace data stored since the previous one (slice-shaped: new
+    loss, gradient-norm and weight-change points, each new probe's |dL/dh_t| curves), `status`
+    and `progress` events as they happen, then `end` {status, error, summary} and the stream
+    closes. Reconnecting with Last-Event-ID resumes without gaps or repeats; after the end it
+    answers 204."""
+    sessions = request.app.state.sessions
+    read = _job_reader(sessions, job_id)
     missing = not_found("experiment", job_id)
-    return _respond(read, missing, last_event_id, settings.events_poll_interval_s)
+    read_traces = _trace_reader(sessions, settings.events_trace_max_values)
+    return _respond(read, missing, last_event_id, settings.events_poll_interval_s, read_traces)
 
 
 @router.get("/sweeps/{sweep_id}/events", responses=EVENT_STREAM)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from kombu.exceptions import OperationalError
 
 from api import admission, store
 from api.deps import CeleryDep, IdempotencyKey, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
 from api.models import Job
-from api.result_view import view_result
-from api.schemas import ExperimentBrief, ExperimentOut, ExperimentPage, ListQuery, ResultQuery
-from gradcore.result import ExperimentResult
+from api.schemas import (
+    ExperimentBrief,
+    ExperimentOut,
+    ExperimentPage,
+    ListQuery,
+    ResultOut,
+    ResultQuery,
+)
+from api.trace_read import Stored, view
+from api.trace_stream import json_chunks, marks
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks import needs_dataset
 from worker.celery_app import enqueue
@@ -94,31 +101,42 @@ def get_experiment(job_id: str, session: SessionDep) -> ExperimentOut:
 
 @router.get(
     "/{job_id}/results",
-    responses={200: {"model": ExperimentResult}, 409: {"description": "not finished"}},
+    response_model=None,
+    responses={
+        200: {"model": ResultOut, "description": "the result, or so far (partial) while running"},
+        409: {"description": "queued, or ended without results"},
+    },
 )
 def get_results(
-    job_id: str, session: SessionDep, query: Annotated[ResultQuery, Query()]
-) -> JSONResponse:
-    document = finished_result(session, job_id)
+    job_id: str, request: Request, session: SessionDep, query: Annotated[ResultQuery, Query()]
+) -> Response:
+    """The stored traces and summary. While the job runs: what it has stored so far, with
+    `partial: true`. Without max_points the document is streamed as it is read."""
+    stored = stored_result(session, job_id)
+    fields, low, high = query.field_list, query.step_from, query.step_to
+    if query.max_points is None:
+        session.close()  # the stream reads with a session of its own; free this connection now
+        chunks = json_chunks(request.app.state.sessions, stored, fields, low, high)
+        return StreamingResponse(chunks, media_type="application/json")
     # Built as plain JSON data: re-validating a long run's traces would dominate the request.
-    view = view_result(document, query.field_list, query.step_from, query.step_to, query.max_points)
-    return JSONResponse(view)
+    return JSONResponse(view(session, stored, fields, low, high, query.max_points) | marks(stored))
 
 
-def finished_result(session: SessionDep, job_id: str) -> dict[str, Any]:
-    """The stored result document; 404 for an unknown job, 409 while it has none."""
+def stored_result(session: SessionDep, job_id: str) -> Stored:
+    """What a read of the job's result may see; 404 for an unknown job, 409 while queued or
+    when it ended without storing anything."""
     job = _job_or_404(session, job_id)
-    if job.status in ("queued", "running"):
+    if job.status == "queued":
         raise HTTPException(
             409,
-            f"experiment {job_id} is {job.status}; poll GET /v1/experiments/{job_id} until its "
-            "status is succeeded, diverged or cancelled",
+            f"experiment {job_id} is queued; poll GET /v1/experiments/{job_id} (or follow "
+            f"/v1/experiments/{job_id}/events) until it is running: from then on its results "
+            "grow as it trains",
         )
-    document = store.load_result(session, job_id)
-    if document is None:
+    if job.trace_meta is None and job.status != "running":
         reason = f": {job.error}" if job.error else " (it was cancelled before it started)"
         raise HTTPException(409, f"experiment {job_id} ended {job.status} without results{reason}")
-    return document
+    return Stored.of(job)
 
 
 @router.post("/{job_id}/cancel", response_model=ExperimentOut)

@@ -15,6 +15,7 @@ from api.errors import invalid
 from api.models import Sweep
 from api.schemas import OFFSET_MAX
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
+from api.trace_read import last_probe_curve
 from worker.celery_app import enqueue
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def compare(
         raise invalid("query", "metric", f"unknown metric; use one of {', '.join(METRICS)}", metric)
     rows = sweeps.members(session, sweep_id)
     if metric in CURVE_METRICS:
-        return compare_curves(rows, lambda job_id: store.load_result(session, job_id))
+        return compare_curves(rows, lambda job_id: last_probe_curve(session, job_id))
     axis = x or next(iter(sweep.grid))
     if axis not in sweep.grid:
         raise invalid("query", "x", f"not a grid axis; use one of {', '.join(sweep.grid)}", x)

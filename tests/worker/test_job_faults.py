@@ -143,7 +143,8 @@ def test_a_stop_ends_a_single_long_step_at_once(settings, sessions, stop: str) -
     else:
         assert job.status == "failed" and job.error.startswith("time limit")
         assert "GRADFLOW_JOB_TIME_LIMIT_S" in job.error
-    assert job.summary["steps_completed"] == 0 and job.summary["outcome"] == "stopped"
+    # Killed inside its first step: nothing recorded, so nothing to summarise.
+    assert job.summary is None and _traces(sessions, job_id) is None
 
 
 def test_a_run_past_its_time_limit_ends_failed_with_its_partial_traces(settings, sessions) -> None:
@@ -184,7 +185,7 @@ def test_a_zombie_worker_cannot_store_over_the_run_that_replaced_it(sessions) ->
         assert store.stop_reason(session, job_id, attempt=2) is None
         assert not traces.append_slice(session, job_id, 1, {p: document[p] for p in TRACE_PARTS})
         assert store.finish_job(session, job_id, trained.summary, attempt=1) is None
-        assert traces.load_traces(session, job_id)["loss"]["step"] == []
+        assert traces.load_traces(session, job_id) is None
         assert store.finish_job(session, job_id, trained.summary, attempt=2) == "succeeded"
 
 

@@ -1,0 +1,299 @@
+"""Read stored traces: any step range, whole or downsampled, at a cost set by what is returned.
+
+Every read is bounded by a `Stored` cursor taken from the job row when the read starts (its
+last stored step and probe count), so columns stay aligned while a running job appends.
+
+A downsampled per-step part reads the full rows of at most the two blocks at the ends of the
+range and only the thin copies (api/trace_format.py) of the blocks between, then min-max
+bucketing (api/downsample.py) picks among those rows. Probes are chosen by their small series
+column; only the chosen probes' curves are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import trace_format as fmt
+from api.downsample import select_indices
+from api.models import Job, TraceBlock, TraceProbe
+from api.result_view import RESULT_FIELDS, SERIES
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a read may see of a job's traces (the job row when the read started)."""
+
+    job_id: str
+    status: str
+    meta: dict[str, Any] | None
+    last_step: int | None
+    probes: int
+    summary: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, job: Job) -> Stored:
+        return cls(
+            job.id, job.status, job.trace_meta, job.trace_step, job.trace_probes, job.summary
+        )
+
+    def step_range(self, step_from: int | None, step_to: int | None) -> tuple[int, int]:
+        """[low, high] of stored steps asked for (empty when high < low)."""
+        last = -1 if self.last_step is None else self.last_step
+        return step_from or 0, last if step_to is None else min(step_to, last)
+
+
+def read_view(
+    session: Session,
+    job_id: str,
+    fields: Sequence[str] = RESULT_FIELDS,
+    step_from: int | None = None,
+    step_to: int | None = None,
+    max_points: int | None = None,
+) -> dict[str, Any]:
+    """What result_view.view_result gives for the stored result (summary from the job row)."""
+    stored = Stored.of(session.get(Job, job_id, populate_existing=True))
+    return view(session, stored, fields, step_from, step_to, max_points)
+
+
+def load_traces(session: Session, job_id: str) -> dict[str, Any] | None:
+    """Every stored trace part, shaped like a slice; None when nothing is stored."""
+    stored = Stored.of(session.get(Job, job_id, populate_existing=True))
+    if stored.meta is None:
+        return None
+    return view(session, stored, fmt.TRACE_PARTS)
+
+
+def view(
+    session: Session,
+    stored: Stored,
+    fields: Sequence[str],
+    step_from: int | None = None,
+    step_to: int | None = None,
+    max_points: int | None = None,
+) -> dict[str, Any]:
+    low, high = stored.step_range(step_from, step_to)
+    result: dict[str, Any] = {}
+    for name in fields:
+        if name == "summary":
+            result[name] = stored.summary
+        elif stored.meta is None or stored.meta[name] is None:
+            result[name] = None
+        elif name in fmt.STEP_PARTS:
+            result[name] = read_steps(session, stored, name, low, high, max_points)
+        else:
+            positions = choose_probes(session, stored, name, low, high, max_points)
+            result[name] = read_probes(session, stored, name, positions)
+    return result
+
+
+def read_slice(
+    session: Session, stored: Stored, low: int, high: int, probes: range
+) -> dict[str, Any]:
+    """Slice-shaped: per-step parts for steps low..high, probe parts for these positions."""
+    result: dict[str, Any] = {}
+    for name in fmt.TRACE_PARTS:
+        if stored.meta is None or stored.meta[name] is None:
+            result[name] = None
+        elif name in fmt.STEP_PARTS:
+            result[name] = read_steps(session, stored, name, low, high)
+        else:
+            result[name] = read_probes(session, stored, name, list(probes))
+    return result
+
+
+# ---- per-step parts ----------------------------------------------------------------------
+
+
+def _in_range(stored: Stored, name: str, low: int, high: int) -> list[Any]:
+    return [
+        TraceBlock.job_id == stored.job_id,
+        TraceBlock.part == name,
+        TraceBlock.block.between(low // fmt.BLOCK_STEPS, high // fmt.BLOCK_STEPS),
+        TraceBlock.last_step >= low,
+        TraceBlock.first_step <= high,
+    ]
+
+
+def step_pieces(
+    session: Session,
+    stored: Stored,
+    name: str,
+    low: int,
+    high: int,
+    keys: set[str] | None = None,
+    blocks: list[int] | None = None,
+) -> Iterator[fmt.Arrays]:
+    """The part's rows with steps low..high, a block at a time (only the columns under
+    `keys` and `step` when given; only these `blocks` when given)."""
+    layout = fmt.columns(stored.meta[name])
+    wanted = None if keys is None else keys | {"step"}
+    query = (
+        select(TraceBlock.first_step, TraceBlock.last_step, TraceBlock.count, TraceBlock.data)
+        .where(*_in_range(stored, name, low, high))
+        .order_by(TraceBlock.block)
+        .execution_options(yield_per=8)
+    )
+    if blocks is not None:
+        query = query.where(TraceBlock.block.in_(blocks))
+    for row in session.execute(query):
+        arrays = fmt.decode(row.data, row.count, layout, wanted)
+        yield _cut(arrays, row, low, high)
+
+
+def _cut(arrays: fmt.Arrays, row: Any, low: int, high: int) -> fmt.Arrays:
+    if row.first_step >= low and row.last_step <= high:
+        return arrays
+    steps = arrays["step"]
+    return fmt.take(arrays, (steps >= low) & (steps <= high))
+
+
+def read_steps(
+    session: Session,
+    stored: Stored,
+    name: str,
+    low: int,
+    high: int,
+    max_points: int | None = None,
+) -> dict[str, Any]:
+    layout = fmt.columns(stored.meta[name])
+    counts = session.execute(
+        select(TraceBlock.block, TraceBlock.count).where(*_in_range(stored, name, low, high))
+    ).all()
+    total = sum(row.count for row in counts)
+    series = sum(1 for key, _name, dtype in layout if key != "step" and dtype != "u1")
+    # Thin copies keep about (2 series + 2) rows per stride: worth it once they still offer
+    # at least max_points rows to choose from, and the range is longer than that.
+    thin_rows = total / fmt.THIN_STRIDE * (2 * series + 2)
+    if max_points is None or total <= max_points or thin_rows < max_points:
+        arrays = fmt.concat(list(step_pieces(session, stored, name, low, high)), layout)
+    else:
+        arrays = _thin_candidates(session, stored, name, low, high, [row.block for row in counts])
+    length = arrays["step"].size
+    if max_points is not None and length > max_points:
+        arrays = fmt.take(arrays, select_indices(SERIES[name](arrays), length, max_points))
+    return fmt.to_json(arrays, layout)
+
+
+def _thin_candidates(
+    session: Session, stored: Stored, name: str, low: int, high: int, blocks: list[int]
+) -> fmt.Arrays:
+    """The rows bucketing may keep: the thin copies of blocks inside low..high, and the two
+    end blocks' rows in range, thinned the same way."""
+    layout = fmt.columns(stored.meta[name])
+    ends = sorted({min(blocks), max(blocks)})
+    query = (
+        select(TraceBlock.block, TraceBlock.thin_count, TraceBlock.thin)
+        .where(*_in_range(stored, name, low, high), TraceBlock.block.not_in(ends))
+        .order_by(TraceBlock.block)
+    )
+    inner = [fmt.decode(row.thin, row.thin_count, layout) for row in session.execute(query)]
+    first, last = (
+        [
+            fmt.take(arrays, fmt.thin_indices(name, arrays))
+            for arrays in step_pieces(session, stored, name, low, high, blocks=[end])
+        ]
+        for end in (ends[0], ends[-1])
+    )
+    return fmt.concat([*first, *inner, *(last if len(ends) > 1 else [])], layout)
+
+
+# ---- probe parts -------------------------------------------------------------------------
+
+
+def choose_probes(
+    session: Session,
+    stored: Stored,
+    name: str,
+    low: int,
+    high: int,
+    max_points: int | None = None,
+) -> list[int]:
+    """Positions of the probes in low..high, downsampled by their series to max_points."""
+    in_range = [
+        TraceProbe.job_id == stored.job_id,
+        TraceProbe.position < stored.probes,
+        TraceProbe.step.between(low, high),
+    ]
+    if max_points is None:
+        query = select(TraceProbe.position).where(*in_range).order_by(TraceProbe.position)
+        return list(session.scalars(query))
+    rows = session.execute(
+        select(TraceProbe.position, TraceProbe.series)
+        .where(*in_range)
+        .order_by(TraceProbe.position)
+    ).all()
+    if len(rows) <= max_points:
+        return [row.position for row in rows]
+    table = np.stack([np.frombuffer(row.series, "<f8") for row in rows])  # (probes, series)
+    hidden = 3 * len(stored.meta["hidden_grad"]["layers"])
+    columns = table[:, :hidden] if name == "hidden_grad" else table[:, hidden:]
+    kept = select_indices(list(columns.T), len(rows), max_points)
+    return [rows[index].position for index in kept]
+
+
+def read_probes(
+    session: Session, stored: Stored, name: str, positions: list[int]
+) -> dict[str, Any]:
+    meta = stored.meta[name]
+    keys = PROBE_COLUMNS[name]
+    rows = list(probe_rows(session, stored, positions, *keys))
+    part = {"step": [row.step for row in rows]}
+    if name == "hidden_grad":
+        part |= {"time_steps": meta["time_steps"], "layers": meta["layers"]}
+    else:
+        part["layers"] = meta["layers"]
+    layers = len(meta["layers"])
+    for key in keys:
+        part[key] = [probe_value(key, getattr(row, key), layers) for row in rows]
+    return {**part, **{key: None for key in keys if name == "dynamics" and not meta[key]}}
+
+
+PROBE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "hidden_grad": ("norm", "horizon"),
+    "dynamics": ("jacobian_norm", "lyapunov"),
+}
+
+
+def probe_rows(session: Session, stored: Stored, positions: list[int], *keys: str) -> Iterator[Any]:
+    """(step, *keys) of these probes, in order, a few at a time."""
+    columns = [getattr(TraceProbe, key) for key in keys]
+    for start in range(0, len(positions), 256):  # bounded IN lists
+        chosen = positions[start : start + 256]
+        yield from session.execute(
+            select(TraceProbe.step, *columns)
+            .where(TraceProbe.job_id == stored.job_id, TraceProbe.position.in_(chosen))
+            .order_by(TraceProbe.position)
+        )
+
+
+def probe_value(key: str, data: bytes | None, layers: int) -> Any:
+    """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
+    if data is None:
+        return None
+    if key == "horizon":
+        return np.frombuffer(data, "<i8").tolist()
+    return _matrix(data, layers)
+
+
+def _matrix(data: bytes, layers: int) -> list[list[float]]:
+    return np.frombuffer(data, "<f8").reshape(layers, -1).tolist()
+
+
+def last_probe_curve(session: Session, job_id: str) -> tuple[int, list[float]] | None:
+    """The step and first layer's |dL/dh_t| curve of the job's last stored probe."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.trace_probes == 0:
+        return None
+    row = session.execute(
+        select(TraceProbe.step, TraceProbe.norm).where(
+            TraceProbe.job_id == job_id, TraceProbe.position == job.trace_probes - 1
+        )
+    ).first()
+    layers = len(job.trace_meta["hidden_grad"]["layers"])
+    return row.step, _matrix(row.norm, layers)[0]
