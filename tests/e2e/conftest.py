@@ -214,10 +214,11 @@ class Served:
         kinds = {"redis-server": "redis", "uvicorn": "api", "celery": "worker"}
         found = {}
         for pid in child_pids(self.process.pid):
-            # redis-server rewrites its title as one string, "<path> *:0", others keep argv.
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
-            words = {Path(word.decode()).name for word in command}
-            found.update({kind: pid for word, kind in kinds.items() if word in words})
+            with contextlib.suppress(OSError):  # it may have exited meanwhile
+                # redis-server rewrites its title as one string, "<path> *:0"; others keep argv.
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+                words = {Path(word.decode()).name for word in command}
+                found.update({kind: pid for word, kind in kinds.items() if word in words})
         return found
 
     def kill(self) -> None:
