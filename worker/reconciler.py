@@ -11,6 +11,9 @@ wherever jobs run: under `cli serve` and in compose alike. One pass:
 - sends a new message for queued jobs that have none in Redis (Redis restarted without its
   data, or the API died between storing a job and sending it).
 
+A starting worker also re-queues the jobs its own killed predecessor was running
+(`requeue_orphaned_jobs`), without waiting for the heartbeat timeout.
+
 A duplicate message is harmless: the first worker to claim the job wins, the other skips it.
 """
 
@@ -18,8 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 import redis
 from celery import Celery
@@ -56,6 +61,16 @@ def live_message_ids(client: redis.Redis, queue: str) -> set[str]:
     return {message["headers"]["id"] for message in waiting + delivered}
 
 
+def drop_unacked(client: redis.Redis, queue: str, job_id: str | None = None) -> None:
+    """Forget the delivered, unacknowledged messages of `queue` (of `job_id` only, if given),
+    as kombu does at an acknowledgement: the hash entry and its index entry."""
+    for tag, raw in client.hscan_iter(UNACKED_KEY):
+        message, _, routing_key = json.loads(raw)
+        if routing_key == queue and job_id in (None, message["headers"]["id"]):
+            client.hdel(UNACKED_KEY, tag)
+            client.zrem(f"{UNACKED_KEY}_index", tag)
+
+
 def reconcile(settings: Settings, sessions: sessionmaker[Session], celery: Celery) -> Pass | None:
     """One pass, or None when another worker holds this interval's lock."""
     with celery.connection_for_write() as connection:
@@ -88,19 +103,61 @@ def _fail_overdue(session: Session, settings: Settings, done: Pass) -> None:
 
 def _recover_lost(session: Session, settings: Settings, celery: Celery, done: Pass) -> None:
     silent_since = utcnow() - timedelta(seconds=settings.heartbeat_timeout_s)
+    why = f"its worker stopped responding (no heartbeat for {settings.heartbeat_timeout_s:g} s)"
     for job_id, attempts in recovery.lost_jobs(session, silent_since):
-        if attempts >= settings.max_attempts:
-            error = (
-                f"its worker stopped responding (no heartbeat for "
-                f"{settings.heartbeat_timeout_s:g} s) and the job has had {attempts} attempts, "
-                "the limit (GRADFLOW_MAX_ATTEMPTS); a spec that kills its worker (out of "
-                "memory, say) needs to be made smaller"
-            )
-            if recovery.recover_lost_job(session, job_id, attempts, silent_since, error):
-                done.failed.append(job_id)
-        elif recovery.recover_lost_job(session, job_id, attempts, silent_since, None):
-            enqueue(celery, settings.queue, job_id)
-            done.requeued.append(job_id)
+        recover = partial(recovery.recover_lost_job, session, job_id, attempts, silent_since)
+        _requeue_or_fail(settings, celery, done, job_id, attempts, why, recover)
+
+
+def _requeue_or_fail(
+    settings: Settings,
+    celery: Celery,
+    done: Pass,
+    job_id: str,
+    attempts: int,
+    why: str,
+    recover: Callable[[str | None], bool],
+) -> None:
+    """Re-queue a job whose worker is gone, or fail it once it has used up its attempts;
+    `recover(error)` makes the conditional change."""
+    if attempts >= settings.max_attempts:
+        error = (
+            f"{why} and the job has had {attempts} attempts, the limit (GRADFLOW_MAX_ATTEMPTS); "
+            "a spec that kills its worker (out of memory, say) needs to be made smaller"
+        )
+        if recover(error):
+            done.failed.append(job_id)
+    elif recover(None):
+        enqueue(celery, settings.queue, job_id)
+        done.requeued.append(job_id)
+
+
+def requeue_orphaned_jobs(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    celery: Celery,
+    hostname: str,
+    claimant: str,
+) -> Pass:
+    """At a worker's start: re-queue at once (not after the heartbeat timeout) the jobs that an
+    earlier process under the same Celery `hostname` was running when it died, as `cli serve`
+    or a container's restart policy brings a killed worker back under its old name."""
+    done = Pass()
+    with celery.connection_for_write() as connection, sessions() as session:
+        client: redis.Redis = connection.default_channel.client
+        for job_id, attempts, worker in recovery.orphaned_jobs(session, hostname, claimant):
+            # The dead process's delivered message would count as live for `_resend_queued`
+            # and come back from kombu after its visibility timeout (an hour).
+            drop_unacked(client, settings.queue, job_id)
+            why = f"its worker {worker} died"
+            recover = partial(recovery.recover_orphaned_job, session, job_id, attempts, worker)
+            _requeue_or_fail(settings, celery, done, job_id, attempts, why, recover)
+    if done.requeued or done.failed:
+        log.warning(
+            "%s restarted; jobs of its previous process re-queued: %s, failed: %s",
+            *(hostname, done.requeued, done.failed),
+        )
+    return done
 
 
 def _resend_queued(

@@ -24,7 +24,7 @@ from api.db import init_db, make_engine
 from api.settings import Settings
 from worker.celery_app import RUN_EXPERIMENT, app
 from worker.job import Ending, run_job
-from worker.reconciler import reconcile
+from worker.reconciler import reconcile, requeue_orphaned_jobs
 
 log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_S = 10.0
@@ -94,10 +94,21 @@ def _reconcile_forever() -> None:
 @signals.worker_ready.connect
 def _start_heartbeat(sender: Any, **_: Any) -> None:
     _beat(sender.hostname)  # loads the runtime before the first job arrives
+    _requeue_orphaned_jobs(sender.hostname)
     threading.Thread(
         target=_beat_forever, args=(sender.hostname,), name="heartbeat", daemon=True
     ).start()
     threading.Thread(target=_reconcile_forever, name="reconciler", daemon=True).start()
+
+
+def _requeue_orphaned_jobs(hostname: str) -> None:
+    # Runs before the consumer's loop takes its first message, so the job of a predecessor
+    # killed mid-run is queued again in time for this worker to take it.
+    rt = runtime()
+    try:
+        requeue_orphaned_jobs(rt.settings, rt.sessions, app, hostname, claimant(hostname))
+    except Exception:  # the broker or database may be down: the reconciler re-queues them later
+        log.exception("jobs of an earlier %s not re-queued at start", hostname)
 
 
 @signals.worker_shutting_down.connect

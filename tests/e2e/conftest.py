@@ -1,15 +1,19 @@
-"""Real processes over HTTP: the API under uvicorn and a Celery worker, as `cli serve` runs them.
+"""Real processes over HTTP: the API under uvicorn and a Celery worker, as `cli serve` runs them,
+or `cli serve` itself.
 
 Each stack gets its own data directory and Celery queue, so runs against the machine's shared
-Redis never take each other's jobs.
+Redis never take each other's jobs. Every wait is a deadline on a condition, multiplied by
+GRADFLOW_TEST_TIMEOUT_SCALE (default 1): a loaded machine or a slow CI runner sets it higher.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,10 +27,18 @@ import redis
 from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
 from tests.specs import TINY_SPEC
-from worker.reconciler import UNACKED_KEY
+from worker.reconciler import drop_unacked
 
 REAL_REDIS_URL = os.environ.get("GRADFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-READY_TIMEOUT_S = 90.0
+TIMEOUT_SCALE = float(os.environ.get("GRADFLOW_TEST_TIMEOUT_SCALE", "1"))
+
+
+def scaled(seconds: float) -> float:
+    """A deadline of `seconds` on an unloaded machine, stretched by GRADFLOW_TEST_TIMEOUT_SCALE."""
+    return seconds * TIMEOUT_SCALE
+
+
+READY_TIMEOUT_S = scaled(90.0)
 
 # Minutes of training unless cancelled: for observing a running job.
 LONG_SPEC = {**TINY_SPEC, "seq_len": 100, "hidden_size": 64, "steps": 100_000}
@@ -143,11 +155,8 @@ def drop_queue(url: str, queue: str) -> None:
     # The queue and kombu's bookkeeping keys for it all carry the queue's (unique) name.
     for key in client.scan_iter(match=f"*{queue}*"):
         client.delete(key)
-    # A killed worker's message stays in kombu's shared unacked hash: [message, exchange, queue].
-    for tag, entry in client.hscan_iter(UNACKED_KEY):
-        if json.loads(entry)[2] == queue:
-            client.hdel(UNACKED_KEY, tag)
-            client.zrem(f"{UNACKED_KEY}_index", tag)
+    # A killed worker's message stays in kombu's unacked hash, shared by every queue.
+    drop_unacked(client, queue)
     client.close()
 
 
@@ -158,7 +167,9 @@ def submit(client: httpx.Client, spec: dict) -> str:
 
 
 def wait_for(client: httpx.Client, job_id: str, *statuses: str, timeout: float = 60.0) -> dict:
-    """Poll the job until its status is one of `statuses` (and, for running, it has begun)."""
+    """Poll the job until its status is one of `statuses` (and, for running, it has begun), for
+    at most `timeout` seconds, scaled."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/v1/experiments/{job_id}").json()
@@ -167,6 +178,94 @@ def wait_for(client: httpx.Client, job_id: str, *statuses: str, timeout: float =
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s, not {statuses}")
+
+
+@dataclass
+class Served:
+    """`python -m cli serve` run by a test; its output goes to <data dir>/serve.log."""
+
+    process: subprocess.Popen
+    data_dir: Path
+    client: httpx.Client
+
+    @property
+    def log(self) -> str:
+        return (self.data_dir / "serve.log").read_text(errors="replace")
+
+    def interrupt(self) -> int:
+        """Ctrl-C: the exit status of `cli serve`."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=scaled(30))
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log
+            try:
+                if self.client.get("/v1/health").json()["status"] == "ok":
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"not healthy in {READY_TIMEOUT_S} s:\n{self.log}")
+
+    def children(self) -> dict[str, int]:
+        """The pid of each child running now: "redis", "api", "worker"."""
+        kinds = {"redis-server": "redis", "uvicorn": "api", "celery": "worker"}
+        found = {}
+        for pid in child_pids(self.process.pid):
+            with contextlib.suppress(OSError):  # it may have exited meanwhile
+                # redis-server rewrites its title as one string, "<path> *:0"; others keep argv.
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+                words = {Path(word.decode()).name for word in command}
+                found.update({kind: pid for word, kind in kinds.items() if word in words})
+        return found
+
+    def kill(self) -> None:
+        """Stop `cli serve` with Ctrl-C, then SIGKILL whatever it started that is still alive
+        (should it have died or hung): every process with this data directory in its
+        environment, which `cli serve` passes on to its children and theirs."""
+        if self.process.poll() is None:
+            try:
+                self.interrupt()
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        marker = f"GRADFLOW_DATA_DIR={self.data_dir}".encode()
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            with contextlib.suppress(OSError):
+                if marker in environ.read_bytes().split(b"\0"):
+                    os.kill(int(environ.parent.name), signal.SIGKILL)
+        self.client.close()
+
+
+def child_pids(parent: int) -> list[int]:
+    """Pids of the live children of process `parent`, read from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # The command name in parentheses may hold spaces; the parent pid follows the state.
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if int(ppid) == parent and state != "Z":
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def start_serve(data_dir: Path, **env: str) -> Served:
+    """`python -m cli serve` on a free port with `data_dir`, plus `env`, once healthy."""
+    port = free_port()
+    env = service_env(GRADFLOW_DATA_DIR=str(data_dir), PORT=str(port), **env)
+    with (data_dir / "serve.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    served = Served(process, data_dir, httpx.Client(base_url=f"http://127.0.0.1:{port}"))
+    try:
+        served.wait_healthy()
+    except BaseException:
+        served.kill()
+        raise
+    return served
 
 
 def check_small_experiment(client: httpx.Client) -> None:

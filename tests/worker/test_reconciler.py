@@ -1,8 +1,11 @@
 """The reconciler against a real database and the machine's real Redis, faults made by hand:
-lost heartbeats, a queue deleted from Redis, a run far past its time limit."""
+lost heartbeats, a queue deleted from Redis, a run far past its time limit, a worker restarted
+under its old name."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +23,7 @@ from api.settings import Settings
 from gradcore.spec import ExperimentSpec
 from tests.e2e.conftest import REAL_REDIS_URL, drop_queue, redis_reachable
 from worker.celery_app import enqueue, make_celery
-from worker.reconciler import live_message_ids, reconcile
+from worker.reconciler import UNACKED_KEY, live_message_ids, reconcile, requeue_orphaned_jobs
 
 pytestmark = pytest.mark.skipif(
     not redis_reachable(REAL_REDIS_URL),
@@ -172,3 +175,67 @@ def test_checkpoints_of_ended_jobs_are_removed(settings, sessions, celery) -> No
 def test_only_one_reconciler_acts_per_interval(settings, sessions, celery) -> None:
     assert _pass(settings, sessions, celery) is not None
     assert reconcile(settings, sessions, celery) is None
+
+
+def _deliver(celery: Celery, settings: Settings, job_id: str, worker: str, sessions) -> int:
+    """What a worker does before it is killed: kombu moves the message into its unacked hash
+    (entries are [message, exchange, routing key]), then the worker claims the row."""
+    client = redis.Redis.from_url(REAL_REDIS_URL)
+    raw = client.rpop(settings.queue)
+    assert json.loads(raw)["headers"]["id"] == job_id
+    tag = uuid.uuid4().hex
+    client.hset(UNACKED_KEY, tag, json.dumps([json.loads(raw), "", settings.queue]))
+    client.zadd(f"{UNACKED_KEY}_index", {tag: time.time()})
+    client.close()
+    with sessions() as session:
+        return store.start_job(session, job_id, worker)
+
+
+def _unacked_ids(settings: Settings) -> set[str]:
+    entries = redis.Redis.from_url(REAL_REDIS_URL).hvals(UNACKED_KEY)
+    return {
+        m["headers"]["id"] for m, _, queue in map(json.loads, entries) if queue == settings.queue
+    }
+
+
+def test_a_restarted_worker_requeues_its_predecessors_job_at_once(
+    settings, sessions, celery
+) -> None:
+    # "_" would match any one character in an unescaped LIKE: "gradflow-1@aXb" is another host.
+    hostname, new = "gradflow-1@a_b", "gradflow-1@a_b#new"
+    orphan, elsewhere, own = (_queued(sessions, celery, settings) for _ in range(3))
+    assert _deliver(celery, settings, orphan, f"{hostname}#old", sessions) == 1
+    assert _deliver(celery, settings, elsewhere, "gradflow-1@aXb#old", sessions) == 1
+    assert _deliver(celery, settings, own, new, sessions) == 1
+
+    # Heartbeats are fresh: the reconciler would wait for the timeout, the new worker does not.
+    done = requeue_orphaned_jobs(settings, sessions, celery, hostname, new)
+    assert done.requeued == [orphan] and done.failed == []
+    job = _job(sessions, orphan)
+    assert job.status == "queued" and job.attempts == 1 and job.worker is None
+    assert _job(sessions, elsewhere).status == _job(sessions, own).status == "running"
+    # One message for the orphan, waiting in the queue; the dead process's delivery is gone.
+    assert _unacked_ids(settings) == {elsewhere, own}
+    assert _live(celery, settings) == {orphan, elsewhere, own}
+    assert requeue_orphaned_jobs(settings, sessions, celery, hostname, new).requeued == []
+    # Had a duplicate message survived, the first claim wins and the other is skipped.
+    with sessions() as session:
+        assert store.start_job(session, orphan, new) == 2
+        assert store.start_job(session, orphan, "gradflow-2@c#1") is None
+
+
+def test_a_restarted_worker_fails_its_predecessors_job_after_max_attempts(
+    settings, sessions, celery
+) -> None:
+    job_id = _queued(sessions, celery, settings)
+    _claim(sessions, celery, job_id)
+    _age(sessions, job_id, heartbeat_at=10)
+    assert _pass(settings, sessions, celery).requeued == [job_id]
+    assert _deliver(celery, settings, job_id, "killed@test#2", sessions) == 2
+
+    done = requeue_orphaned_jobs(settings, sessions, celery, "killed@test", "killed@test#3")
+    assert done.failed == [job_id] and done.requeued == []
+    job = _job(sessions, job_id)
+    assert job.status == "failed" and "killed@test#2 died" in job.error
+    assert "2 attempts" in job.error and "GRADFLOW_MAX_ATTEMPTS" in job.error
+    assert _live(celery, settings) == set()
