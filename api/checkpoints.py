@@ -6,7 +6,7 @@ current attempt, removed when the job ends and, by `ON DELETE CASCADE`, with the
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.orm import Session
 
 from api.models import Job, JobCheckpoint, utcnow
@@ -29,8 +29,11 @@ def save(session: Session, job_id: str, attempt: int, step: int, data: bytes) ->
     return True
 
 
-def load(session: Session, job_id: str) -> JobCheckpoint | None:
-    checkpoint = session.scalar(select(JobCheckpoint).where(JobCheckpoint.job_id == job_id))
+def load(session: Session, job_id: str) -> Row[tuple[int, bytes]] | None:
+    """(step, data) of the job's checkpoint, or None."""
+    checkpoint = session.execute(
+        select(JobCheckpoint.step, JobCheckpoint.data).where(JobCheckpoint.job_id == job_id)
+    ).first()
     session.rollback()  # end the read: the caller keeps the bytes, not the transaction
     return checkpoint
 

@@ -27,17 +27,10 @@ import redis
 from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
 from tests.specs import TINY_SPEC
+from tests.waits import scaled
 from worker.reconciler import drop_unacked
 
 REAL_REDIS_URL = os.environ.get("GRADFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
-TIMEOUT_SCALE = float(os.environ.get("GRADFLOW_TEST_TIMEOUT_SCALE", "1"))
-
-
-def scaled(seconds: float) -> float:
-    """A deadline of `seconds` on an unloaded machine, stretched by GRADFLOW_TEST_TIMEOUT_SCALE."""
-    return seconds * TIMEOUT_SCALE
-
-
 READY_TIMEOUT_S = scaled(90.0)
 
 # Minutes of training unless cancelled: for observing a running job.
