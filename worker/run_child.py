@@ -14,11 +14,10 @@ import resource
 import signal
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,19 +48,11 @@ def _die_with_parent() -> None:
 class RunLife:
     """The callbacks of one run in this process: everything gradcore calls between steps."""
 
-    def __init__(
-        self,
-        job_id: str,
-        attempt: int,
-        settings: Settings,
-        pipe: Connection,
-        stop: Event,
-        checkpoint_now: Event,
-        current_step: Synchronized,
-    ) -> None:
-        self.job_id, self.attempt, self.pipe = job_id, attempt, pipe
+    def __init__(self, job_id: str, attempt: int, settings: Settings, channels: Channels) -> None:
+        self.job_id, self.attempt, self.pipe = job_id, attempt, channels.reports
         self.sessions = _sessions(settings)
-        self.stop, self.checkpoint_now, self.current_step = stop, checkpoint_now, current_step
+        self.stop, self.checkpoint_now = channels.stop, channels.checkpoint_now
+        self.current_step = channels.current_step
         self.progress_due = Throttle(settings.progress_interval_s)
         self.checkpoint_interval_s = settings.checkpoint_interval_s
         self.last_checkpoint = time.monotonic()
@@ -117,24 +108,33 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
     return sessionmaker(make_engine(settings), expire_on_commit=False)
 
 
-def child_main(
-    job_id: str,
-    attempt: int,
-    settings_fields: dict[str, Any],
-    pipe: Connection,
-    stop: Event,
-    checkpoint_now: Event,
-    current_step: Synchronized,
-) -> None:
-    """The child's entry point: train the job's run and send how it ended."""
+@dataclass(frozen=True)
+class Channels:
+    """What a run process shares with the worker: the job it is given, how it ended, the stop
+    and checkpoint requests, and the training step it is in."""
+
+    jobs: Connection  # worker -> child: (job_id, attempt, settings fields), once
+    reports: Connection  # child -> worker: ("facts", ...), then how the run ended
+    stop: Event
+    checkpoint_now: Event
+    current_step: Synchronized
+
+
+def child_main(channels: Channels) -> None:
+    """The child's entry point. Started ahead of its job (torch is imported by then), it waits
+    for the job, trains its run and reports how it ended."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the worker
+    try:
+        job_id, attempt, settings_fields = channels.jobs.recv()
+    except EOFError:  # the worker stopped before it had a job for this process
+        return
     settings = Settings(**settings_fields)  # the parent's, not re-read from the environment
     if settings.run_address_space_bytes:
         cap = settings.run_address_space_bytes
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     apply_torch_threads(settings.torch_threads)
-    life = RunLife(job_id, attempt, settings, pipe, stop, checkpoint_now, current_step)
+    life = RunLife(job_id, attempt, settings, channels)
     try:
         with life.sessions() as session:
             spec = ExperimentSpec.model_validate(store.get_job(session, job_id).spec)
@@ -156,17 +156,18 @@ def child_main(
             resume=life.resume(spec),
         )
     except ValueError as exc:
-        pipe.send(("refused", str(exc)))
+        channels.reports.send(("refused", str(exc)))
         return
     except MemoryError as exc:
-        pipe.send(("out_of_memory", str(exc) or "MemoryError"))
+        channels.reports.send(("out_of_memory", str(exc) or "MemoryError"))
         return
     except Exception as exc:
         log.exception("job %s: the run failed", job_id)
         kind = "out_of_memory" if _out_of_memory(exc) else "error"
-        pipe.send((kind, f"{type(exc).__name__}: {exc}"))
+        channels.reports.send((kind, f"{type(exc).__name__}: {exc}"))
         return
-    pipe.send(("fenced",) if life.fenced else ("result", result.summary.model_dump(mode="json")))
+    ending = ("fenced",) if life.fenced else ("result", result.summary.model_dump(mode="json"))
+    channels.reports.send(ending)
 
 
 def _out_of_memory(exc: Exception) -> bool:

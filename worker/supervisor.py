@@ -9,18 +9,20 @@ itself: it is asked to stop at the end of its step and, if a single step outlast
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import store
 from api.settings import Settings
-from worker.run_child import child_main
+from worker.run_child import Channels, child_main
 
 WATCH_INTERVAL_S = 0.1
 # A warm shutdown gives the run time to finish its step and store a checkpoint.
@@ -87,6 +89,63 @@ class Watch:
             return store.stop_reason(session, self.job_id, self.attempt)
 
 
+@dataclass
+class RunProcess:
+    """A started run process waiting for its job, and the worker's ends of its pipes."""
+
+    process: multiprocessing.Process
+    channels: Channels  # the worker sends on channels.jobs
+    reports: Connection  # the worker's end of channels.reports
+
+
+_spare: RunProcess | None = None
+_spare_lock = threading.Lock()
+
+
+def _start_run_process() -> RunProcess:
+    jobs_in, jobs_out = SPAWN.Pipe(duplex=False)
+    reports_in, reports_out = SPAWN.Pipe(duplex=False)
+    channels = Channels(
+        jobs=jobs_in,
+        reports=reports_out,
+        stop=SPAWN.Event(),
+        checkpoint_now=SPAWN.Event(),
+        current_step=SPAWN.Value("q", -1, lock=False),
+    )
+    process = SPAWN.Process(target=child_main, args=(channels,), name="gradflow-spare", daemon=True)
+    process.start()
+    # The child holds the only copies of its ends now: EOF on reports means it is gone.
+    jobs_in.close()
+    reports_out.close()
+    return RunProcess(process, replace(channels, jobs=jobs_out), reports_in)
+
+
+@atexit.register
+def _discard_spare() -> None:
+    # Before the semaphores it shares with this process go: a spare half-way through its
+    # start-up would otherwise fail loudly to attach to them.
+    if _spare is not None:
+        _spare.process.kill()
+
+
+def prepare_run_process() -> None:
+    """Start the process the next job will run in, unless one is waiting already."""
+    global _spare
+    with _spare_lock:
+        if _spare is None or not _spare.process.is_alive():
+            _spare = _start_run_process()
+
+
+def take_run_process() -> RunProcess:
+    """The waiting run process (or a new one); a new one is not started in its place here."""
+    global _spare
+    with _spare_lock:
+        run, _spare = _spare, None
+    if run is None or not run.process.is_alive():
+        run = _start_run_process()
+    return run
+
+
 def live(
     job_id: str,
     attempt: int,
@@ -96,26 +155,13 @@ def live(
     deadline: float,
 ) -> Life:
     """Run one child for the job until it ends, and say how it ended."""
-    parent_end, child_end = SPAWN.Pipe(duplex=False)
-    stop, checkpoint_now = SPAWN.Event(), SPAWN.Event()
-    current_step = SPAWN.Value("q", -1, lock=False)
-    child = SPAWN.Process(
-        target=child_main,
-        args=(
-            job_id,
-            attempt,
-            settings.model_dump(),
-            child_end,
-            stop,
-            checkpoint_now,
-            current_step,
-        ),
-        name=f"gradflow-run-{job_id[:8]}",
-        daemon=True,
-    )
+    run = take_run_process()
+    run.process.name = f"gradflow-run-{job_id[:8]}"
     started = time.monotonic()
-    child.start()
-    child_end.close()  # the child holds the only writer: EOF on the pipe means it is gone
+    run.channels.jobs.send((job_id, attempt, settings.model_dump()))
+    run.channels.jobs.close()
+    child, parent_end = run.process, run.reports
+    stop, checkpoint_now = run.channels.stop, run.channels.checkpoint_now
     watch = Watch(job_id, attempt, settings, sessions, shutdown, deadline)
     life = Life(ending="crashed")
     asked_at, closed = None, False
@@ -125,6 +171,10 @@ def live(
                 life.messages.append(parent_end.recv())
             except EOFError:  # the child is gone (its end of the pipe closed with it)
                 closed = True
+            if life.messages and life.messages[-1][0] == "facts":
+                # Past its start-up: the next job's process may import torch beside it now.
+                prepare_run_process()
+        reported = any(message[0] != "facts" for message in life.messages)
         life.peak_rss_bytes = peak_rss(child.pid) or life.peak_rss_bytes
         if life.stop_reason is None:
             life.stop_reason = watch.reason()
@@ -133,14 +183,14 @@ def live(
                 if life.stop_reason == "shutdown":
                     checkpoint_now.set()
                 stop.set()
-        if asked_at is not None and child.is_alive():
+        if asked_at is not None and child.is_alive() and not reported:
             grace = SHUTDOWN_GRACE_S if life.stop_reason == "shutdown" else settings.stop_grace_s
             if time.monotonic() - asked_at > grace:
                 child.kill()
                 life.ending = "killed"
     child.join()
     parent_end.close()
-    life.exitcode, life.step = child.exitcode, max(current_step.value, 0)
+    life.exitcode, life.step = child.exitcode, max(run.channels.current_step.value, 0)
     life.wall_time_s = time.monotonic() - started
     for message in life.messages:
         if message[0] == "facts":

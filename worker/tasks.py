@@ -25,6 +25,7 @@ from api.settings import Settings
 from worker.celery_app import RUN_EXPERIMENT, app
 from worker.job import Ending, run_job
 from worker.reconciler import reconcile, requeue_orphaned_jobs
+from worker.supervisor import prepare_run_process
 
 log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_S = 10.0
@@ -94,6 +95,7 @@ def _reconcile_forever() -> None:
 @signals.worker_ready.connect
 def _start_heartbeat(sender: Any, **_: Any) -> None:
     _beat(sender.hostname)  # loads the runtime before the first job arrives
+    prepare_run_process()  # and the first job's process, torch imported, while it waits
     _requeue_orphaned_jobs(sender.hostname)
     threading.Thread(
         target=_beat_forever, args=(sender.hostname,), name="heartbeat", daemon=True
