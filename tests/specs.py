@@ -9,3 +9,16 @@ TINY_SPEC = {
     "probe_every": 10,
     "batch_size": 16,
 }
+
+# A few seconds of training with Adam's state, clipping and an LSTM: everything a checkpoint
+# must carry, long enough to be killed mid-run after a checkpoint.
+RESUMABLE_SPEC = {
+    **TINY_SPEC,
+    "cell": "lstm",
+    "seq_len": 50,
+    "hidden_size": 32,
+    "steps": 400,
+    "probe_every": 100,
+    "optimizer": {"name": "adam", "lr": 0.01},
+    "clipping": {"mode": "norm", "max_norm": 0.5},
+}

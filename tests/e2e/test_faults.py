@@ -40,7 +40,7 @@ from tests.e2e.conftest import (
     wait_for,
 )
 from tests.e2e.test_postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
-from tests.specs import TINY_SPEC
+from tests.specs import RESUMABLE_SPEC, TINY_SPEC
 
 pytestmark = [
     pytest.mark.timeout(240),
@@ -54,13 +54,6 @@ EXPLODING_SPEC = {
     "cell": "relu",
     "seq_len": 100,
     "init": {"recurrent": "identity", "recurrent_scale": 3},
-}
-# Adam state, clipping and an LSTM: everything a checkpoint must carry, over some seconds.
-RESUMABLE_SPEC = {
-    **MEDIUM_SPEC,
-    "cell": "lstm",
-    "optimizer": {"name": "adam", "lr": 0.01},
-    "clipping": {"mode": "norm", "max_norm": 0.5},
 }
 FINAL = ("succeeded", "failed", "cancelled", "diverged")
 WORKERS = ("alpha", "beta")

@@ -15,9 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+import gradcore
 from api import store
 from api.db import init_db, make_engine
 from api.settings import Settings
+from gradcore.slices import TRACE_PARTS
+from gradcore.spec import ExperimentSpec
 from tests.e2e.conftest import (
     LONG_SPEC,
     Served,
@@ -26,7 +29,8 @@ from tests.e2e.conftest import (
     submit,
     wait_for,
 )
-from tests.specs import TINY_SPEC
+from tests.specs import RESUMABLE_SPEC, TINY_SPEC
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(scaled(300))
 # A few seconds of training: long enough to be killed mid-run, short enough to run again.
@@ -39,7 +43,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
     # worker's job can come back only through its restarted successor, which knows its own
     # name, and a queued job's message only from Redis's append-only file.
     served = start_serve(
-        tmp_path, GRADFLOW_HEARTBEAT_TIMEOUT_S="3600", GRADFLOW_RECONCILE_INTERVAL_S="3600"
+        tmp_path,
+        GRADFLOW_HEARTBEAT_TIMEOUT_S="3600",
+        GRADFLOW_RECONCILE_INTERVAL_S="3600",
+        GRADFLOW_CHECKPOINT_INTERVAL_S="0.5",
     )
     try:
         yield served
@@ -70,9 +77,17 @@ def job_row(served: Served, job_id: str) -> tuple[int, str | None]:
         engine.dispose()
 
 
-def test_a_killed_worker_is_restarted_and_its_job_runs_again(served: Served) -> None:
-    job_id = submit(served.client, MEDIUM_SPEC)
-    wait_for(served.client, job_id, "running")
+def test_a_killed_worker_is_restarted_and_its_job_resumes_as_if_uninterrupted(
+    served: Served,
+) -> None:
+    job_id = submit(served.client, RESUMABLE_SPEC)
+
+    def past_a_checkpoint() -> bool:
+        job = served.client.get(f"/v1/experiments/{job_id}").json()
+        saved = job["checkpoint_step"]
+        return saved is not None and job["progress"]["step"] > saved + 5
+
+    wait_until(past_a_checkpoint, 120, "a checkpoint, and steps after it")
     worker = served.children()["worker"]
     _, claimant = job_row(served, job_id)
     # The whole worker: its process group holds any process it started.
@@ -89,6 +104,12 @@ def test_a_killed_worker_is_restarted_and_its_job_runs_again(served: Served) -> 
     assert attempts == 2
     assert successor.split("#")[0] == claimant.split("#")[0] and successor != claimant
     assert served.process.poll() is None
+    # It went on from its last checkpoint, and ends with the numbers of an uninterrupted run.
+    assert job["resumes"][0]["step"] > 0 and "interrupted" in job["resumes"][0]["reason"]
+    served_result = served.client.get(f"/v1/experiments/{job_id}/results").json()
+    whole = gradcore.run(ExperimentSpec(**RESUMABLE_SPEC)).model_dump(mode="json")
+    for part in TRACE_PARTS:
+        assert served_result[part] == whole[part], part
 
 
 def test_a_killed_redis_is_restarted_and_keeps_its_queue(served: Served) -> None:
