@@ -18,7 +18,7 @@ from gradcore.stack import call_with_stack, graph_depth
 from tests.gradcore.helpers import small_spec
 
 
-# About 1 min on an idle 2-core machine, most of it the held-out evaluation at T = 10,020.
+# 52 s to 290 s on a busy 2-core machine, most of it the held-out evaluation at T = 10,020.
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_deepest_admitted_graph_trains_with_its_probe() -> None:
