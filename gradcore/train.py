@@ -25,6 +25,7 @@ from gradcore.probes import spectral_radius
 from gradcore.result import ExperimentResult, Progress
 from gradcore.slices import SliceCursor, refill
 from gradcore.spec import ExperimentSpec
+from gradcore.stack import call_with_stack, graph_depth
 from gradcore.step import forward_backward
 from gradcore.summary import build_summary, device_name, evaluate
 from gradcore.tasks import ImageSet, build_task
@@ -86,11 +87,17 @@ def run(
     ValueError for a spec this process cannot run (a dataset or device it lacks). `probe_steps`
     replaces spec.probe_steps (the overhead benchmark passes an empty set to train without
     probes). `hooks` streams traces and checkpoints out; `resume` continues from a checkpoint.
-    Float32 denormals are flushed to zero for the length of the run (see gradcore.denormals)."""
-    with flush_denormals():
-        return _train(
-            spec, on_progress, should_stop, datasets, probe_steps, hooks or RunHooks(), resume
-        )
+    Float32 denormals are flushed to zero for the length of the run (see gradcore.denormals).
+    The run executes in a thread of its own, with a stack deep enough for its autograd graph
+    (see gradcore.stack); the callbacks are called from that thread while the caller waits."""
+
+    def train() -> ExperimentResult:
+        with flush_denormals():  # the floating-point mode is per thread: set it in the run's
+            return _train(
+                spec, on_progress, should_stop, datasets, probe_steps, hooks or RunHooks(), resume
+            )
+
+    return call_with_stack(graph_depth(spec), train)
 
 
 def _train(
