@@ -163,10 +163,15 @@ def _train(
     started = time.perf_counter() - elapsed_before
     last_report = last_flush = time.perf_counter()
 
-    def send_traces() -> None:
-        nonlocal last_flush
-        if hooks.on_traces is not None and cursor.pending:
+    sent_any = resume is not None  # a resumed run's earlier lives stored its first slices
+
+    def send_traces(final: bool = False) -> None:
+        nonlocal last_flush, sent_any
+        # A run that records nothing (diverged in its first step) still sends one, empty,
+        # slice at its end: it carries the traces' layout (parameter and layer names).
+        if hooks.on_traces is not None and (cursor.pending or (final and not sent_any)):
             hooks.on_traces(cursor.take())
+            sent_any = True
         last_flush = time.perf_counter()
 
     for step in range(first_step, spec.steps):
@@ -231,7 +236,7 @@ def _train(
             )
             last_report = now
 
-    send_traces()
+    send_traces(final=True)
     evaluation = None
     if outcome == "completed" and trace.steps:
         evaluation = evaluate(net, task, device)

@@ -140,3 +140,15 @@ def test_a_run_killed_inside_a_step_is_summarised_from_its_stored_traces() -> No
     }
     assert summary.model_dump(mode="json", exclude=set(TIMING)) == expected
     assert summary.steps_per_second == spec.steps / 2.0
+
+
+def test_a_run_that_records_nothing_still_sends_its_layout() -> None:
+    # W_hh = 3I with ReLU overflows in the first forward pass: no step is recorded.
+    spec = small_spec(
+        cell="relu", seq_len=100, init={"recurrent": "identity", "recurrent_scale": 3}
+    )
+    slices: list[TraceSlice] = []
+    result = gradcore.run(spec, hooks=RunHooks(on_traces=slices.append))
+    assert result.summary.diverged_at == 0
+    assert len(slices) == 1 and slices[0] == traces_of(result)
+    assert slices[0]["loss"]["step"] == [] and slices[0]["grad_norm"]["per_param"]
