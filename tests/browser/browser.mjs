@@ -8,7 +8,8 @@ import { join } from "node:path";
 const require = createRequire(join(process.env.PLAYWRIGHT_DIR || process.cwd(), "noop.js"));
 const { chromium } = require("playwright-core");
 
-// Runs use(page, errors) in a new browser and closes it; returns use's value.
+// Runs use(page, errors, newPage) in a new browser and closes it; returns use's value.
+// newPage() opens another page watched the same way.
 export async function withPage(base, use) {
   const profile = mkdtempSync(join(tmpdir(), "gradflow-chromium-"));
   // playwright passes the profile as --user-data-dir.
@@ -19,9 +20,9 @@ export async function withPage(base, use) {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  try {
+  const errors = [];
+  const newPage = async () => {
     const page = await browser.newPage();
-    const errors = [];
     page.on("pageerror", (error) => errors.push(String(error)));
     page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
     // Everything must come from the service itself: any other host is a failure.
@@ -30,7 +31,10 @@ export async function withPage(base, use) {
         errors.push(`off-site request: ${request.url()}`);
       }
     });
-    return await use(page, errors);
+    return page;
+  };
+  try {
+    return await use(await newPage(), errors, newPage);
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });

@@ -97,7 +97,9 @@ def test_sweep_page_draws_the_comparison_and_the_curves(pages: dict) -> None:
     assert (ARTIFACTS / "sweep.png").stat().st_size > 10_000
 
 
-def test_a_running_experiments_page_grows_and_ends_as_the_finished_page(live: Live) -> None:
+def test_a_running_experiments_page_grows_keeps_the_readers_choices_and_ends_as_finished(
+    live: Live,
+) -> None:
     if (reason := _missing()) is not None:  # before submitting a long run for nothing
         pytest.skip(f"browser test skipped: {reason}; scripts/browser-deps.sh installs it")
     job_id = live.http.post("/v1/experiments", json=LIVE_SPEC).json()["id"]
@@ -122,4 +124,9 @@ def test_a_running_experiments_page_grows_and_ends_as_the_finished_page(live: Li
     assert charts["heatmap"]["rects"] == probes * LIVE_SPEC["seq_len"]
     assert charts["loss"]["drawn"] == len(result["loss"]["step"]) < LIVE_SPEC["steps"]
     assert charts["curves"]["paths"] == 3
+    # A second page, where a reader unticked the first probe and cut the step range while the
+    # run trained, kept both through every update and the end.
+    reader = report["reader"]
+    assert reader["ticked"] and 0 not in reader["ticked"] and reader["kept"] == reader["ticked"]
+    assert reader["range"] == ["", str(reader["rangeTo"])] and reader["maxRow"] <= reader["rangeTo"]
     assert (ARTIFACTS / "experiment-live.png").stat().st_size > 10_000
