@@ -8,17 +8,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
-from tqdm import tqdm
 
-from gradflow_client import Client, GradflowError
+from gradflow_client import Client, GradflowError, Status, Traces
 
 T = TypeVar("T")
 REMOTE_COMMANDS: dict[str, str] = {
     "submit": "submit a spec JSON to the service and print the experiment's id",
-    "watch": "show an experiment's progress until it ends; exit 0 if it succeeded",
+    "watch": "show an experiment's loss, gradient norm and horizon as it trains; exit 0 if it "
+    "succeeded",
     "results": "print an experiment's results (JSON, or CSV with --csv)",
 }
 
@@ -69,17 +69,10 @@ def submit(client: Client, spec_path: Path, watch_after: bool) -> int:
 
 
 def watch(client: Client, experiment_id: str) -> int:
-    """A progress bar until the experiment ends; exit 0 if it succeeded."""
+    """A line per stored batch of traces until the experiment ends; exit 0 if it succeeded."""
+    total = _answer(lambda: client.get(experiment_id))["progress"]["total"]
+    _answer(lambda: _show_training(client, experiment_id, total))
     job = _answer(lambda: client.get(experiment_id))
-    with tqdm(total=job["progress"]["total"], unit="step", file=sys.stderr) as bar:
-
-        def show(progress: dict) -> None:
-            bar.update(progress["step"] - bar.n)
-            if progress["loss"] is not None:
-                bar.set_postfix(loss=f"{progress['loss']:.4g}")
-
-        job = _answer(lambda: client.wait(experiment_id, on_progress=show))
-        bar.update(job["progress"]["step"] - bar.n)
     summary = job.get("summary") or {}
     print(
         f"watch: {experiment_id} {job['status']}"
@@ -89,6 +82,38 @@ def watch(client: Client, experiment_id: str) -> int:
     )
     # The exit status tells scripts whether it succeeded.
     return 0 if job["status"] == "succeeded" else 1
+
+
+def _show_training(client: Client, experiment_id: str, total: int) -> None:
+    """Prints status changes and, each time traces are stored, the latest loss, gradient norm
+    and gradient horizon (per layer, at the last probe)."""
+    latest: dict[str, Any] = {}
+    for event in client.follow(experiment_id):
+        if isinstance(event, Status):
+            print(f"status {event.status}", flush=True)
+        elif isinstance(event, Traces) and _advance(latest, event.data) and "step" in latest:
+            horizon = ",".join(map(str, latest.get("horizon", []))) or "-"
+            print(
+                f"step {latest['step']}/{total}  loss {_number(latest['loss'])}  "
+                f"grad norm {_number(latest['grad_norm'])}  horizon {horizon}",
+                flush=True,
+            )
+
+
+def _advance(latest: dict[str, Any], traces: dict[str, Any]) -> bool:
+    """Updates `latest` from a trace slice; False when the slice brings nothing it shows."""
+    loss, grad, hidden = traces.get("loss"), traces.get("grad_norm"), traces.get("hidden_grad")
+    probed = bool(hidden and hidden["horizon"])
+    if probed:
+        latest["horizon"] = hidden["horizon"][-1]
+    if not (loss and loss["step"] and grad):
+        return probed
+    latest.update(step=loss["step"][-1] + 1, loss=loss["loss"][-1], grad_norm=grad["total"][-1])
+    return True
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def results(

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from gradflow_client.follow import RunEvent, typed
 from gradflow_client.sse import Event, follow
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -73,8 +74,24 @@ class Client:
         self._call("DELETE", f"/v1/experiments/{experiment_id}")
 
     def events(self, experiment_id: str, timeout: float | None = None) -> Iterator[Event]:
-        """The experiment's live events (status, progress, end), reconnecting as needed."""
+        """The experiment's live events (traces, status, progress, end) as sent, reconnecting
+        as needed."""
         return self._follow(f"/v1/experiments/{experiment_id}/events", timeout)
+
+    def follow(
+        self,
+        experiment_id: str,
+        last_event_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[RunEvent]:
+        """The experiment as it trains, until it ends: Traces (the entries stored since the
+        previous Traces; `gradflow_client.merge` them), Status, Progress, then End. A dropped
+        connection resumes with Last-Event-ID, the traces without gaps or repeats; so does a
+        later call given the `id` of the last Traces received."""
+        path = f"/v1/experiments/{experiment_id}/events"
+        for event in self._follow(path, timeout, last_event_id):
+            if (run_event := typed(event)) is not None:
+                yield run_event
 
     def wait(
         self,
@@ -133,10 +150,12 @@ class Client:
 
     # ---- internals -----------------------------------------------------------------------
 
-    def _follow(self, path: str, timeout: float | None) -> Iterator[Event]:
+    def _follow(
+        self, path: str, timeout: float | None, last_id: str | None = None
+    ) -> Iterator[Event]:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            yield from follow(self._http, path, deadline)
+            yield from follow(self._http, path, deadline, last_id)
         except httpx.HTTPStatusError as exc:
             raise GradflowError(exc.response.status_code, exc.response.text) from exc
 

@@ -41,10 +41,12 @@ def parse(lines: Iterator[str]) -> Iterator[Event]:
                 event_id = value
 
 
-def follow(client: httpx.Client, path: str, deadline: float | None) -> Iterator[Event]:
-    """Every event of the stream at `path` until its `end` event, reconnecting after a dropped
-    connection from the last id received (the server then sends only what is newer)."""
-    last_id: str | None = None
+def follow(
+    client: httpx.Client, path: str, deadline: float | None, last_id: str | None = None
+) -> Iterator[Event]:
+    """Every event of the stream at `path` after `last_id` (from the start: None) until its
+    `end` event, reconnecting after a dropped connection from the last id received (the server
+    then sends only what is newer)."""
     for attempt in range(RECONNECTS_MAX + 1):
         headers = {"Accept": "text/event-stream"}
         if last_id is not None:

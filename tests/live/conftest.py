@@ -7,7 +7,6 @@ on any machine that can run the service.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import pytest
 
 from cli.serve import start_embedded_redis
 from tests.e2e.conftest import REAL_REDIS_URL, Stack, drop_queue, free_port, redis_reachable
+from tests.waits import wait_until
 
 # Tiny runs: a second or two each on a laptop CPU. The low clipping threshold makes clipping
 # fire on some steps, so the dashboard has clip events to mark.
@@ -35,13 +35,11 @@ class Live:
 
 
 def wait_sweep(http: httpx.Client, sweep_id: str, timeout: float = SWEEP_TIMEOUT_S) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished() -> dict | None:
         sweep = http.get(f"/v1/sweeps/{sweep_id}").json()
-        if sweep["status"] == "finished":
-            return sweep
-        time.sleep(0.2)
-    raise AssertionError(f"sweep {sweep_id} not finished in {timeout} s: {sweep['counts']}")
+        return sweep if sweep["status"] == "finished" else None
+
+    return wait_until(finished, timeout, f"sweep {sweep_id} finished")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium against the live service: every page loads from the
-service alone and its charts hold the experiments' data. One screenshot per page is kept under
+service alone and its charts hold the experiments' data; a running experiment's page grows as
+it trains and ends equal to the finished run's page. One screenshot per page is kept under
 test-artifacts/dashboard/.
 
 Needs Debian's chromium and playwright-core in .browser/ (`make test` installs both when it
@@ -16,14 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import Live
+from tests.live.conftest import TINY, Live
+from tests.waits import scaled, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYWRIGHT_DIR = ROOT / ".browser"
-SCRIPT = ROOT / "tests" / "browser" / "pages.mjs"
+SCRIPTS = ROOT / "tests" / "browser"
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BROWSER_TIMEOUT_S = 90
+# Long enough (tens of seconds here) and probed often enough that the heatmap visibly grows;
+# more steps than the page's 400 points, so the end swaps the streamed traces for the thinned
+# stored result.
+LIVE_SPEC = {**TINY, "cell": "tanh", "steps": 8000, "probe_every": 50}
 
 
 def _missing() -> str | None:
@@ -36,21 +42,26 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def pages(live: Live) -> dict:
+def _browse(script: str, *args: str) -> dict:
+    """The JSON report of tests/browser/<script> run on the given arguments, without errors."""
     if (reason := _missing()) is not None:
         pytest.skip(f"browser test skipped: {reason}; scripts/browser-deps.sh installs it")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    experiment = live.sweep["experiments"][0]["id"]
     run = subprocess.run(
-        ["node", str(SCRIPT), live.url, experiment, live.sweep["id"], str(ARTIFACTS)],
-        capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False,
+        ["node", str(SCRIPTS / script), *args], capture_output=True, text=True,
+        timeout=scaled(BROWSER_TIMEOUT_S) + 30, check=False,
         env={**os.environ, "PLAYWRIGHT_DIR": str(PLAYWRIGHT_DIR), "CHROMIUM": CHROMIUM},
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["errors"] == []
     return report
+
+
+@pytest.fixture(scope="module")
+def pages(live: Live) -> dict:
+    experiment = live.sweep["experiments"][0]["id"]
+    return _browse("pages.mjs", live.url, experiment, live.sweep["id"], str(ARTIFACTS))
 
 
 def test_home_page_has_the_form_and_the_lists(pages: dict) -> None:
@@ -84,3 +95,38 @@ def test_sweep_page_draws_the_comparison_and_the_curves(pages: dict) -> None:
     assert charts["sweep-curve"]["figures"] == 4  # one per grid combination
     assert pages["sweep"]["rows"] == 8 + 1
     assert (ARTIFACTS / "sweep.png").stat().st_size > 10_000
+
+
+def test_a_running_experiments_page_grows_keeps_the_readers_choices_and_ends_as_finished(
+    live: Live,
+) -> None:
+    if (reason := _missing()) is not None:  # before submitting a long run for nothing
+        pytest.skip(f"browser test skipped: {reason}; scripts/browser-deps.sh installs it")
+    job_id = live.http.post("/v1/experiments", json=LIVE_SPEC).json()["id"]
+
+    def running() -> bool:
+        return live.http.get(f"/v1/experiments/{job_id}").json()["status"] == "running"
+
+    wait_until(running, 60, f"experiment {job_id} running")
+    deadline_ms = str(int(scaled(BROWSER_TIMEOUT_S) * 1000))
+    report = _browse("live.mjs", live.url, job_id, str(ARTIFACTS), deadline_ms)
+
+    result = live.http.get(f"/v1/experiments/{job_id}/results?max_points=400").json()
+    assert result["partial"] is False and result["summary"]["steps_completed"] == LIVE_SPEC["steps"]
+    probes = len(result["hidden_grad"]["step"])
+    rows = report["rows"]  # the heatmap's row count each time it changed, opened while running
+    assert rows == sorted(set(rows)) and rows[-1] == probes, rows
+    assert len([count for count in rows if 0 < count < probes]) >= 2, rows
+    # Once ended, the page that followed the run draws exactly what a page opened afterwards
+    # draws: every line's path, every heatmap cell's step and value.
+    assert report["live"] == report["finished"]
+    charts = report["finished"]
+    assert charts["heatmap"]["rects"] == probes * LIVE_SPEC["seq_len"]
+    assert charts["loss"]["drawn"] == len(result["loss"]["step"]) < LIVE_SPEC["steps"]
+    assert charts["curves"]["paths"] == 3
+    # A second page, where a reader unticked the first probe and cut the step range while the
+    # run trained, kept both through every update and the end.
+    reader = report["reader"]
+    assert reader["ticked"] and 0 not in reader["ticked"] and reader["kept"] == reader["ticked"]
+    assert reader["range"] == ["", str(reader["rangeTo"])] and reader["maxRow"] <= reader["rangeTo"]
+    assert (ARTIFACTS / "experiment-live.png").stat().st_size > 10_000
