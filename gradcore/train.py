@@ -16,6 +16,7 @@ import torch
 from gradcore.clipping import measure_and_clip
 from gradcore.denormals import flush_denormals
 from gradcore.dynamics import MapProbe
+from gradcore.estimate import eval_chunk_size
 from gradcore.hessian_free import HessianFree
 from gradcore.model import Network, build_network
 from gradcore.optim import apply_l1, build_optimizer
@@ -176,7 +177,11 @@ def _train(
             )
             last_report = now
 
-    evaluation = evaluate(net, task, device) if outcome != "diverged" and trace.steps else None
+    evaluation = (
+        evaluate(net, task, device, eval_chunk_size(spec))
+        if outcome != "diverged" and trace.steps
+        else None
+    )
     summary = build_summary(
         spec=spec,
         task=task,
