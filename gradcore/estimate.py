@@ -125,8 +125,10 @@ def _step_floats_per_example(spec: ExperimentSpec, saved: int) -> float:
         # About sqrt(chunk) segments: the boundary states and the top's outputs (and their
         # concatenation) are kept; one segment's activations are recomputed at a time.
         segment = max(1, math.isqrt(chunk))
-        # (Measured: about one state per time step more, the boundaries' gradients included.)
-        boundaries = (chunk // segment + 1 + chunk) * layers * state_size(spec)
+        # Measured besides: about 3 states per time step (a checkpointed LSTM run at T = 1000
+        # peaked at 3.9x the boundaries and one segment), presumably the heap the many small
+        # recomputed blocks fragment.
+        boundaries = (chunk // segment + 1 + 3 * chunk) * layers * state_size(spec)
         outputs_kept = 2 * chunk * h if every_step else 0
         return boundaries + segment * per_step + outputs_kept + readout + inputs * length
     return chunk * per_step + readout + inputs * length
