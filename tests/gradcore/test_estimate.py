@@ -91,8 +91,9 @@ def test_checkpointing_and_truncation_lower_the_estimate() -> None:
         update={"training": spec.training.model_copy(update={"mode": "tbptt"})}
     )
     full = estimate_memory(spec).step
-    assert estimate_memory(checkpointed).step < full / 5
-    assert estimate_memory(truncated).step < full / 5
+    # Checkpointing keeps a few states per step (measured), against the fused LSTM's 15 H.
+    assert estimate_memory(checkpointed).step < full / 2
+    assert estimate_memory(truncated).step < full / 20
 
 
 def test_probes_are_priced_at_what_they_cost() -> None:
