@@ -79,3 +79,22 @@ def test_a_spec_just_under_the_limit_is_admitted_and_runs(
 def test_the_default_limit_is_a_share_of_this_machine() -> None:
     physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     assert default_worker_memory_bytes() == int(physical * WORKER_MEMORY_FRACTION)
+
+
+def test_probes_count_in_the_cost_limit(client: TestClient) -> None:
+    """The Jacobian-norm probe is O(T^2 x power_iters): three probed steps at T = 1000 cost
+    about 3e14 multiply-adds, above the default limit, though their training costs 3e9."""
+    probed = {
+        "cell": "tanh",
+        "task": "adding",
+        "seq_len": 1000,
+        "hidden_size": 128,
+        "steps": 3,
+        "probe_every": 1,
+        "probes": {"jacobian_norms": True, "power_iters": 100, "lyapunov_exponents": 64},
+    }
+    response = client.post(LIST, json=probed)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body"] and "GRADFLOW_LIMIT_COST" in error["msg"]
+    assert client.post(LIST, json={**probed, "probes": {}}).status_code == 201
