@@ -1,7 +1,8 @@
 """This server's limits on what a request may ask for; each refusal names the limit and the
 setting that raises it.
 
-- spec size and cost: a 422 on the field at fault (cost: on the body);
+- spec size, cost and memory: a 422 on the field at fault (cost: on the body; memory: on the
+  field that lowers the largest part of the estimate, the message naming the others);
 - request body size: a 413, checked on the declared length and on the bytes as they arrive;
 - queued plus running jobs per API key, and submissions per key per minute: a 429.
 """
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.models import Job
 from api.settings import Settings
+from gradcore.estimate import RUN_OVERHEAD_BYTES, MemoryEstimate, estimate_memory, estimate_work
 from gradcore.spec import ExperimentSpec
 
 # Spec field -> the setting that bounds it.
@@ -31,6 +33,14 @@ SPEC_LIMITS: dict[str, str] = {
     "batch_size": "limit_batch_size",
 }
 RATE_WINDOW_S = 60.0
+# The part of the memory estimate that sets the peak -> the field that lowers it most, and the
+# others that also help.
+MEMORY_FIELDS: dict[str, tuple[str, str]] = {
+    "step": ("batch_size", "seq_len, hidden_size or num_layers, or set training.checkpoint"),
+    "map_probe": ("probes", "batch_size, seq_len or hidden_size"),
+    "evaluation": ("seq_len", "hidden_size or num_layers"),
+    "resident": ("steps", "probe_every (raise it), hidden_size or num_layers"),
+}
 
 
 def env_name(setting: str) -> str:
@@ -45,15 +55,38 @@ def check_spec(spec: ExperimentSpec, settings: Settings) -> None:
         if value > limit:
             message = f"{field} {value} is above this server's limit {limit} ({env_name(setting)})"
             errors.append(_error(("body", field), message, value))
-    if spec.cost > settings.limit_cost:
+    cost = estimate_work(spec)
+    if cost > settings.limit_cost:
         message = (
-            f"estimated cost {spec.cost:.3g} (steps x batch_size x sequence length x num_layers "
-            f"x hidden_size^2) is above this server's limit {settings.limit_cost:.3g} "
-            f"({env_name('limit_cost')}); ask for fewer steps or a smaller model"
+            f"estimated cost {cost:.3g} (multiply-adds in units of batch x hidden_size^2: "
+            f"training, probes, Hessian-free's CG and UORO; /v1/meta cost_formula) is above this "
+            f"server's limit {settings.limit_cost:.3g} ({env_name('limit_cost')}); ask for fewer "
+            "steps, fewer probes or a smaller model"
         )
-        errors.append(_error(("body",), message, spec.cost))
+        errors.append(_error(("body",), message, cost))
+    memory = estimate_memory(spec)
+    if memory.peak > settings.worker_memory_bytes:
+        errors.append(_memory_error(memory, settings.worker_memory_bytes))
     if errors:
         raise RequestValidationError(errors)
+
+
+def _memory_error(memory: MemoryEstimate, limit: int) -> dict[str, object]:
+    # The fixed overhead is in `resident` whatever the spec: compare what the spec sizes.
+    phase = memory.largest_phase
+    sized = memory.resident - RUN_OVERHEAD_BYTES
+    part = phase if getattr(memory, phase) >= sized else "resident"
+    field, others = MEMORY_FIELDS[part]
+    message = (
+        f"estimated peak memory {_gib(memory.peak)} (largest part: {part.replace('_', ' ')}, "
+        f"{_gib(getattr(memory, part))}) is above what a run may use on this server, "
+        f"{_gib(limit)} ({env_name('worker_memory_bytes')}); lower {field} (or {others})"
+    )
+    return _error(("body", field), message, memory.peak)
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.2f} GiB"
 
 
 def _error(loc: tuple[str, ...], message: str, value: object) -> dict[str, object]:

@@ -228,3 +228,21 @@ class MetaOut(BaseModel):
     statuses: list[str]
     result_fields: list[str]
     spec_schema: dict[str, Any] = Field(description="JSON Schema of the POST body")
+    cost_limit: float = Field(description="largest estimated work a spec may have")
+    memory_limit_bytes: int = Field(description="largest estimated peak memory a run may have")
+    estimates: dict[str, str] = Field(
+        description="how the work and the peak memory are estimated; POST /v1/estimate gives "
+        "both for a spec"
+    )
+
+
+class EstimateOut(BaseModel):
+    peak_bytes: int = Field(description="the run's estimated peak memory above an idle worker")
+    memory_parts: dict[str, int] = Field(
+        description="resident through the run, and its phases (step, map_probe, evaluation) of "
+        "which the largest adds to it"
+    )
+    memory_limit_bytes: int
+    cost: float
+    cost_limit: float
+    admitted: bool = Field(description="whether both are within this server's limits")

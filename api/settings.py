@@ -7,12 +7,26 @@ conventional names DATABASE_URL, REDIS_URL, HOST and PORT.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+# A run may use this share of the machine's memory by default: the rest is left to the worker,
+# the API, the database and the system. Where the size is unknown, 8 GiB.
+WORKER_MEMORY_FRACTION = 0.75
+UNKNOWN_MEMORY_BYTES = 8 * 2**30
+
+
+def default_worker_memory_bytes() -> int:
+    """WORKER_MEMORY_FRACTION of this machine's physical memory."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return UNKNOWN_MEMORY_BYTES
+    return int(physical * WORKER_MEMORY_FRACTION) if physical > 0 else UNKNOWN_MEMORY_BYTES
 
 
 class Settings(BaseSettings):
@@ -91,13 +105,23 @@ class Settings(BaseSettings):
         15.0, gt=0, description="Time between two passes of each worker's job reconciler."
     )
     # Security: limits on what one request or one API key may ask for. Defaults admit every
-    # spec gradcore accepts, except for the cost (steps x batch x length x layers x hidden^2).
+    # spec gradcore accepts, except for the cost and the memory (gradcore.estimate's estimates).
     limit_seq_len: int = Field(10_000, ge=1, description="Largest seq_len accepted.")
     limit_hidden_size: int = Field(1024, ge=1, description="Largest hidden_size accepted.")
     limit_num_layers: int = Field(64, ge=1, description="Largest num_layers accepted.")
     limit_steps: int = Field(100_000, ge=1, description="Largest steps accepted.")
     limit_batch_size: int = Field(1024, ge=1, description="Largest batch_size accepted.")
-    limit_cost: float = Field(1e14, gt=0, description="Largest estimated cost accepted.")
+    limit_cost: float = Field(
+        1e14, gt=0, description="Largest estimated work accepted (gradcore.estimate_work)."
+    )
+    worker_memory_bytes: int = Field(
+        default_factory=default_worker_memory_bytes,
+        ge=2**20,
+        description="Memory one run may use, in bytes: a spec whose estimated peak "
+        "(gradcore.estimate_peak_bytes) is larger is refused. Default: 3/4 of this machine's "
+        "physical memory; set it to what each worker may use where workers share a machine or "
+        "run elsewhere.",
+    )
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
     max_active_jobs_per_key: int = Field(
         256, ge=1, description="Queued plus running jobs one API key may have at once."

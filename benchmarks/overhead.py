@@ -19,7 +19,9 @@ own setting, so the bare loops are not slowed by denormals that gradcore avoids.
 
 Peak memory: each step is measured in a fresh subprocess as the rise of the resident set's
 high-water mark (VmHWM, reset through /proc/self/clear_refs) over the resident set before the
-step. PyTorch's CPU allocator keeps no statistics, and RSS counts every byte the step touches.
+step; `job` the same for a whole two-step gradcore.run, held-out evaluation included. Beside
+them, gradcore.estimate's estimates: of the probe step's activations and of the job's peak.
+PyTorch's CPU allocator keeps no statistics, and RSS counts every byte the step touches.
 The subprocess runs with MALLOC_MMAP_THRESHOLD_=16384: every allocation of 16 KiB or more
 (any (B, H) float32 tensor) is its own mapping, returned to the OS when freed, so the
 high-water mark follows the live bytes rather than how glibc's heap fragments.
@@ -47,6 +49,7 @@ from torch import Tensor, nn
 import gradcore
 from gradcore.cells import indrnn_step
 from gradcore.denormals import flush_denormals
+from gradcore.estimate import estimate_memory
 from gradcore.layers import ATEN_CELLS
 from gradcore.spec import ExperimentSpec, indrnn_cap
 from gradcore.step import forward_backward
@@ -55,6 +58,7 @@ from gradcore.train import seeded_network
 
 CELLS = ("tanh", "lstm", "gru", "indrnn")
 HIDDEN, BATCH, MAX_NORM, PROBE_EVERY = 128, 64, 1.0, 50
+JOB_STEPS = 2
 # Steps per run by length (plus one warm-up step): T = 5000 steps take seconds each on a CPU.
 DEFAULT_STEPS = {100: 20, 1000: 6, 5000: 2}
 QUICK_STEPS = {100: 8, 1000: 3}
@@ -202,8 +206,9 @@ def _resident_kib(field: str) -> int:
 
 
 def step_peak_mib(variant: str, cell: str, seq_len: int, hidden: int) -> tuple[float, float]:
-    """Run in a fresh process: one training step's peak resident memory above the resident set
-    it starts from, in MiB, and its seconds (a first step, so with the process's warm-up)."""
+    """Run in a fresh process: one training step's (variant job: a whole run's) peak resident
+    memory above the resident set it starts from, in MiB, and its seconds (a first step, so
+    with the process's warm-up)."""
     spec = make_spec(cell, seq_len, 1, variant == "checkpoint", hidden)
     task = build_task(spec)
     batch = task.train_batch(BATCH, torch.Generator().manual_seed(0))
@@ -214,6 +219,10 @@ def step_peak_mib(variant: str, cell: str, seq_len: int, hidden: int) -> tuple[f
 
         def step() -> None:
             task.loss(forward(batch.inputs), batch.targets).backward()
+    elif variant == "job":
+
+        def step() -> None:
+            gradcore.run(make_spec(cell, seq_len, JOB_STEPS, hidden=hidden))
     else:
         network = seeded_network(spec, task.input_size, task.output_size)
 
@@ -229,12 +238,14 @@ def step_peak_mib(variant: str, cell: str, seq_len: int, hidden: int) -> tuple[f
 
 
 def memory_table(cells: list[str], seq_len: int, hidden: int) -> None:
-    variants = ["bare_fused", "bare_loop", "plain", "probe", "checkpoint"]
+    variants = ["bare_fused", "bare_loop", "plain", "probe", "checkpoint", "job"]
     print(f"\npeak memory of one step at T = {seq_len}, hidden {hidden}, MiB above the start")
     print("plain/probe/checkpoint: gradcore's non-probe step, probe step, probe step with")
-    print("training.checkpoint; probe/bare = probe step / the smaller bare step; ckpt/probe for")
-    print("memory and for time (the step's seconds in its fresh process)")
-    names = [*variants, "probe/bare", "ckpt/probe", "ckpt time"]
+    print(f"training.checkpoint; job: a whole {JOB_STEPS}-step gradcore.run with its evaluation;")
+    print("est probe / est job: gradcore.estimate's probe-step activations and job peak;")
+    print("probe/bare = probe step / the smaller bare step; ckpt/probe for memory and for time")
+    print("(the step's seconds in its fresh process)")
+    names = [*variants, "est probe", "est job", "probe/bare", "ckpt/probe", "ckpt time"]
     print(f"{'cell':7}" + "".join(f"{name:>12}" for name in names))
     for cell in cells:
         peaks: dict[str, float] = {}
@@ -250,6 +261,9 @@ def memory_table(cells: list[str], seq_len: int, hidden: int) -> None:
             peaks[variant], seconds[variant] = (float(n) for n in output.split())
         bare = min(v for k, v in peaks.items() if k.startswith("bare"))
         cells_text = "".join(f"{peaks[v]:12.1f}" if v in peaks else f"{'-':>12}" for v in variants)
+        probe_estimate = estimate_memory(make_spec(cell, seq_len, 1, hidden=hidden)).step
+        job_estimate = estimate_memory(make_spec(cell, seq_len, JOB_STEPS, hidden=hidden)).peak
+        cells_text += f"{probe_estimate / 2**20:12.1f}{job_estimate / 2**20:12.1f}"
         ratios = (
             f"{peaks['probe'] / bare:12.2f}{peaks['checkpoint'] / peaks['probe']:12.2f}"
             f"{seconds['checkpoint'] / seconds['probe']:12.2f}"

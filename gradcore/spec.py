@@ -194,17 +194,6 @@ class ExperimentSpec(BaseModel):
         steps.add(self.steps - 1)
         return sorted(steps)
 
-    @property
-    def cost(self) -> float:
-        """Rough work estimate (multiply-adds of the recurrent matmuls): sets the cost limit."""
-        return (
-            float(self.steps)
-            * self.batch_size
-            * self.sequence_length
-            * self.num_layers
-            * (self.hidden_size**2)
-        )
-
 
 def indrnn_cap(seq_len: int) -> float:
     """IndRNN's bound on |u|: 2^(1/T), so no unit's gradient grows more than 2x over T steps."""

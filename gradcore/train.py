@@ -17,6 +17,7 @@ from gradcore.checkpoint import capture, restore
 from gradcore.clipping import measure_and_clip
 from gradcore.denormals import flush_denormals
 from gradcore.dynamics import MapProbe
+from gradcore.estimate import eval_chunk_size
 from gradcore.hessian_free import HessianFree
 from gradcore.hooks import Resume, RunFacts, RunHooks
 from gradcore.model import Network, build_network
@@ -239,7 +240,7 @@ def _train(
     send_traces(final=True)
     evaluation = None
     if outcome == "completed" and trace.steps:
-        evaluation = evaluate(net, task, device)
+        evaluation = evaluate(net, task, device, eval_chunk_size(spec))
     summary = build_summary(
         facts=facts,
         trace=trace,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import get_args
 
 from fastapi import APIRouter
@@ -9,7 +10,8 @@ from fastapi import APIRouter
 from api.deps import SettingsDep
 from api.models import STATUSES
 from api.result_view import RESULT_FIELDS
-from api.schemas import MetaOut
+from api.schemas import EstimateOut, MetaOut
+from gradcore import estimate
 from gradcore.spec import (
     LIMITS,
     RECURRENT_CELLS,
@@ -27,6 +29,11 @@ from gradcore.tasks import describe_tasks
 from worker.datasets import available_datasets
 
 router = APIRouter(tags=["service"])
+
+ESTIMATES = {
+    "cost": " ".join((estimate.estimate_work.__doc__ or "").split()),
+    "memory": " ".join((estimate.__doc__ or "").split()),
+}
 
 
 def _choices(model: type, field: str) -> list[str]:
@@ -51,4 +58,22 @@ def meta(settings: SettingsDep) -> MetaOut:
         statuses=list(STATUSES),
         result_fields=list(RESULT_FIELDS),
         spec_schema=ExperimentSpec.model_json_schema(),
+        cost_limit=settings.limit_cost,
+        memory_limit_bytes=settings.worker_memory_bytes,
+        estimates=ESTIMATES,
+    )
+
+
+@router.post("/estimate", response_model=EstimateOut)
+def estimate_spec(spec: ExperimentSpec, settings: SettingsDep) -> EstimateOut:
+    """The memory and work a spec would need, against this server's limits (nothing is run)."""
+    memory = estimate.estimate_memory(spec)
+    cost = estimate.estimate_work(spec)
+    return EstimateOut(
+        peak_bytes=memory.peak,
+        memory_parts=dataclasses.asdict(memory),
+        memory_limit_bytes=settings.worker_memory_bytes,
+        cost=cost,
+        cost_limit=settings.limit_cost,
+        admitted=memory.peak <= settings.worker_memory_bytes and cost <= settings.limit_cost,
     )

@@ -30,8 +30,14 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, broker_url: str) -> Settings:
-    # No worker consumes this queue: submitted jobs stay queued, which these tests rely on.
-    return Settings(data_dir=tmp_path, redis_url=broker_url, queue=f"test-{uuid.uuid4().hex}")
+    # No worker consumes this queue: submitted jobs stay queued, which these tests rely on. The
+    # memory limit is fixed, so what is admitted does not depend on this machine's memory.
+    return Settings(
+        data_dir=tmp_path,
+        redis_url=broker_url,
+        queue=f"test-{uuid.uuid4().hex}",
+        worker_memory_bytes=32 * 2**30,
+    )
 
 
 @pytest.fixture
