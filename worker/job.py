@@ -20,7 +20,7 @@ from gradcore.hooks import RunFacts
 from gradcore.result import Summary
 from gradcore.spec import ExperimentSpec
 from gradcore.summary import summarise_stored
-from worker.supervisor import Life, describe_crash, live
+from worker.supervisor import Attempt, Life, describe_crash, live
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,15 @@ def run_job(
         "job %s started (attempt %d): %s on %s, %d steps",
         *(job_id, attempt, spec.cell, spec.task, spec.steps),
     )
+    run = Attempt(job_id, attempt, settings, sessions)
     deadline = time.monotonic() + settings.job_time_limit_s
     why = INTERRUPTED if attempt > 1 else None
     for lives in range(1, settings.max_attempts + 1):
         with sessions() as session:
             store.note_resume(session, job_id, attempt, why)
-        life = live(job_id, attempt, settings, sessions, shutdown, deadline)
+        life = live(run, shutdown, deadline)
         if life.ending != "crashed":
-            return _end(job_id, attempt, spec, settings, sessions, life)
+            return _end(run, spec, life)
         why = describe_crash(life)
         log.warning("job %s: %s", job_id, why)
         with sessions() as session:
@@ -66,22 +67,14 @@ def run_job(
                 return Ending.FINISHED  # deleted, or no longer this attempt's
             if repeated or lives == settings.max_attempts:
                 again = "the same way at the same step as before" if repeated else "again"
-                error = f"{why}; it crashed {again}, so it was not retried"
-                _fail(sessions, job_id, attempt, error)
+                _fail(run, f"{why}; it crashed {again}, so it was not retried")
                 return Ending.FINISHED
     return Ending.FINISHED
 
 
-def _end(
-    job_id: str,
-    attempt: int,
-    spec: ExperimentSpec,
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    life: Life,
-) -> Ending:
+def _end(run: Attempt, spec: ExperimentSpec, life: Life) -> Ending:
     if life.ending == "fenced" or life.stop_reason == "gone":
-        log.info("job %s was deleted, or taken over, while running", job_id)
+        log.info("job %s was deleted, or taken over, while running", run.job_id)
         return Ending.FINISHED
     if life.ending == "refused":
         error = f"the spec cannot run here: {life.detail}. Fix it and submit again."
@@ -96,25 +89,18 @@ def _end(
             "if it fails the same way, report it with the spec."
         )
     else:
-        return _finish(job_id, attempt, spec, settings, sessions, life)
-    _fail(sessions, job_id, attempt, error)
+        return _finish(run, spec, life)
+    _fail(run, error)
     return Ending.FINISHED
 
 
-def _finish(
-    job_id: str,
-    attempt: int,
-    spec: ExperimentSpec,
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    life: Life,
-) -> Ending:
+def _finish(run: Attempt, spec: ExperimentSpec, life: Life) -> Ending:
     """A run that ended by itself ("result") or that we stopped ("killed")."""
     if life.ending == "result":
         summary = Summary.model_validate(life.detail)
     else:
-        with sessions() as session:
-            stored = traces.load_traces(session, job_id)
+        with run.sessions() as session:
+            stored = traces.load_traces(session, run.job_id)
         # None: stopped before its network was built, or before it stored anything.
         summary = None
         if life.facts is not None and stored is not None:
@@ -122,29 +108,31 @@ def _finish(
     error = None
     if summary is None or summary.outcome == "stopped":
         if life.stop_reason == "shutdown":
-            with sessions() as session:
-                if store.requeue_job(session, job_id):
-                    log.info("job %s put back in the queue: the worker is shutting down", job_id)
+            with run.sessions() as session:
+                if store.requeue_job(session, run.job_id):
+                    log.info(
+                        "job %s put back in the queue: the worker is shutting down", run.job_id
+                    )
                     return Ending.REQUEUED
         if life.stop_reason == "time limit":
             steps = 0 if summary is None else summary.steps_completed
             error = (
-                f"time limit: stopped after {settings.job_time_limit_s:g} s "
+                f"time limit: stopped after {run.settings.job_time_limit_s:g} s "
                 f"(GRADFLOW_JOB_TIME_LIMIT_S) at step {steps}; the partial result is kept. "
                 "Ask for fewer steps or a smaller model."
             )
-    with sessions() as session:
+    with run.sessions() as session:
         if summary is None:
-            status = store.end_without_summary(session, job_id, attempt, error)
+            status = store.end_without_summary(session, run.job_id, run.number, error)
         else:
-            status = store.finish_job(session, job_id, summary, attempt, error)
-        checkpoints.discard(session, job_id)
-    log.info("job %s ended %s", job_id, status or "deleted, or taken over, while running")
+            status = store.finish_job(session, run.job_id, summary, run.number, error)
+        checkpoints.discard(session, run.job_id)
+    log.info("job %s ended %s", run.job_id, status or "deleted, or taken over, while running")
     return Ending.FINISHED
 
 
-def _fail(sessions: sessionmaker[Session], job_id: str, attempt: int, error: str) -> None:
-    with sessions() as session:
-        store.fail_job(session, job_id, error, attempt)
-        checkpoints.discard(session, job_id)
-    log.info("job %s failed: %s", job_id, error)
+def _fail(run: Attempt, error: str) -> None:
+    with run.sessions() as session:
+        store.fail_job(session, run.job_id, error, run.number)
+        checkpoints.discard(session, run.job_id)
+    log.info("job %s failed: %s", run.job_id, error)

@@ -59,21 +59,22 @@ def peak_rss(pid: int) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt (a claim) of a job, and where its state lives."""
+
+    job_id: str
+    number: int  # the job's `attempts` when it was claimed: fences every write of this run
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+
 class Watch:
     """The stop conditions the parent checks while its child trains."""
 
-    def __init__(
-        self,
-        job_id: str,
-        attempt: int,
-        settings: Settings,
-        sessions: sessionmaker[Session],
-        shutdown: threading.Event,
-        deadline: float,
-    ) -> None:
-        self.job_id, self.attempt, self.sessions = job_id, attempt, sessions
-        self.shutdown, self.deadline = shutdown, deadline
-        self.check_interval = settings.cancel_check_interval_s
+    def __init__(self, attempt: Attempt, shutdown: threading.Event, deadline: float) -> None:
+        self.attempt, self.shutdown, self.deadline = attempt, shutdown, deadline
+        self.check_interval = attempt.settings.cancel_check_interval_s
         self.next_check = 0.0
 
     def reason(self) -> str | None:
@@ -85,8 +86,8 @@ class Watch:
         if now < self.next_check:
             return None
         self.next_check = now + self.check_interval
-        with self.sessions() as session:
-            return store.stop_reason(session, self.job_id, self.attempt)
+        with self.attempt.sessions() as session:
+            return store.stop_reason(session, self.attempt.job_id, self.attempt.number)
 
 
 @dataclass
@@ -146,23 +147,17 @@ def take_run_process() -> RunProcess:
     return run
 
 
-def live(
-    job_id: str,
-    attempt: int,
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    shutdown: threading.Event,
-    deadline: float,
-) -> Life:
+def live(attempt: Attempt, shutdown: threading.Event, deadline: float) -> Life:
     """Run one child for the job until it ends, and say how it ended."""
+    settings = attempt.settings
     run = take_run_process()
-    run.process.name = f"gradflow-run-{job_id[:8]}"
+    run.process.name = f"gradflow-run-{attempt.job_id[:8]}"
     started = time.monotonic()
-    run.channels.jobs.send((job_id, attempt, settings.model_dump()))
+    run.channels.jobs.send((attempt.job_id, attempt.number, settings.model_dump()))
     run.channels.jobs.close()
     child, parent_end = run.process, run.reports
     stop, checkpoint_now = run.channels.stop, run.channels.checkpoint_now
-    watch = Watch(job_id, attempt, settings, sessions, shutdown, deadline)
+    watch = Watch(attempt, shutdown, deadline)
     life = Life(ending="crashed")
     asked_at, closed = None, False
     while not closed:
