@@ -131,7 +131,7 @@ def csv_rows(
             return
         low, high = stored.step_range(step_from, step_to)
         for name in fields:
-            if stored.meta is None or stored.meta[name] is None or name not in TIDY_PARTS:
+            if name not in TIDY_PARTS or stored.meta is None or stored.meta[name] is None:
                 continue
             if name in fmt.STEP_PARTS:
                 layout = fmt.columns(stored.meta[name])

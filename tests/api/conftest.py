@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import gradcore
-from api import store
+from api import store, traces
 from api.app import create_app
 from api.settings import Settings
 from cli.serve import start_embedded_redis
@@ -57,8 +57,10 @@ def finished_job(sessions, trained: ExperimentResult) -> Callable[[TestClient], 
     def finish(client: TestClient) -> str:
         job_id = client.post("/v1/experiments", json=RESULT_SPEC).json()["id"]
         with sessions() as session:
-            assert store.start_job(session, job_id, "test-worker")
-            assert store.finish_job(session, job_id, trained) == "succeeded"
+            attempt = store.start_job(session, job_id, "test-worker")
+            slice_ = trained.model_dump(mode="json", exclude={"summary"})
+            assert traces.append_slice(session, job_id, attempt, slice_)
+            assert store.finish_job(session, job_id, trained.summary, attempt) == "succeeded"
         return job_id
 
     return finish

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
+from api import store, traces
+from api.models import TraceBlock
 from gradcore.spec import ExperimentSpec
 from worker.job import Ending, Throttle, run_job
 
@@ -54,7 +56,7 @@ def test_a_job_runs_to_succeeded_with_its_result(settings, sessions) -> None:
     assert job.started_at <= job.finished_at and job.progress_step == 30
     assert job.summary["outcome"] == "completed"
     with sessions() as session:
-        document = store.load_result(session, job_id)
+        document = traces.load_traces(session, job_id)
     assert document["hidden_grad"]["step"] == [0, 10, 20, 29]
     assert len(document["loss"]["step"]) == 30
 
@@ -72,7 +74,7 @@ def test_an_exploding_run_ends_diverged_with_its_result(settings, sessions) -> N
     assert job.status == "diverged" and job.error is None
     assert job.summary["diverged_at"] == 0 and "not finite" in job.summary["diverged_reason"]
     with sessions() as session:
-        assert store.load_result(session, job_id)["loss"]["step"] == []
+        assert traces.load_traces(session, job_id)["loss"]["step"] == []
 
 
 def test_a_job_no_longer_queued_is_skipped(settings, sessions) -> None:
@@ -102,8 +104,10 @@ def test_cancel_stops_a_running_job(settings, sessions) -> None:
     assert not thread.is_alive()
     job = _job(sessions, job_id)
     assert job.status == "cancelled" and 0 < job.summary["steps_completed"] < 100_000
+    assert job.summary["outcome"] == "stopped"
     with sessions() as session:
-        assert store.load_result(session, job_id)["summary"]["outcome"] == "stopped"
+        stored = traces.load_traces(session, job_id)
+    assert len(stored["loss"]["step"]) == job.summary["steps_completed"]
 
 
 def test_deleting_a_running_job_stops_it_and_stores_nothing(settings, sessions) -> None:
@@ -116,7 +120,7 @@ def test_deleting_a_running_job_stops_it_and_stores_nothing(settings, sessions) 
     assert not thread.is_alive()
     with sessions() as session:
         assert store.get_job(session, job_id) is None
-        assert store.load_result(session, job_id) is None
+        assert session.scalar(select(func.count()).select_from(TraceBlock)) == 0
 
 
 def test_worker_shutdown_puts_a_running_job_back_in_the_queue(settings, sessions) -> None:
