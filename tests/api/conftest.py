@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
 from api import store, traces
 from api.app import create_app
+from api.db import init_db, make_engine
 from api.settings import Settings
 from cli.serve import start_embedded_redis
 from gradcore.result import ExperimentResult
+from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 from tests.specs import TINY_SPEC
 
 # Long enough for downsampling to have something to cut: 120 steps, 13 probes.
@@ -32,6 +35,25 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def settings(tmp_path: Path, broker_url: str) -> Settings:
     # No worker consumes this queue: submitted jobs stay queued, which these tests rely on.
     return Settings(data_dir=tmp_path, redis_url=broker_url, queue=f"test-{uuid.uuid4().hex}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """`settings` on SQLite, then on the machine's PostgreSQL in a schema of its own."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    if not postgres_reachable():
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} (set GRADFLOW_TEST_POSTGRES_URL)")
+    with postgres_schema() as schema:
+        yield settings.model_copy(update={"database_url": schema_url(schema)})
+
+
+@pytest.fixture
+def database_sessions(database: Settings) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database)
+    yield init_db(engine)
+    engine.dispose()  # before the schema is dropped
 
 
 @pytest.fixture
