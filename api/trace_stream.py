@@ -105,13 +105,14 @@ def _values(
     session: Session, stored: Stored, name: str, low: int, high: int, key: str, column: str | None
 ) -> Iterator[str]:
     """One column as a JSON list, a block at a time."""
-    layout = [c for c in fmt.columns(stored.meta[name]) if c[:2] in ((key, column), ("step", None))]
+    layout = fmt.columns(stored.meta[name])
+    index = next(i for i, (k, n, _dtype) in enumerate(layout) if (k, n) == (key, column))
     yield "["
     first = True
-    for arrays in step_pieces(session, stored, name, low, high, keys={key}):
-        values = fmt.to_json(arrays, layout)[key]
-        values = values if column is None else values[column]
-        if values:
+    for rows in step_pieces(session, stored, name, low, high):
+        if len(rows):
+            values = fmt.to_json(rows[:, [index]], [layout[index]])[key]
+            values = values if column is None else values[column]
             yield ("" if first else ",") + dumps(values)[1:-1]
             first = False
     yield "]"
@@ -156,8 +157,8 @@ def csv_rows(
                 continue
             if name in fmt.STEP_PARTS:
                 layout = fmt.columns(stored.meta[name])
-                for arrays in step_pieces(session, stored, name, low, high):
-                    yield from tidy_rows({name: fmt.to_json(arrays, layout)})
+                for rows in step_pieces(session, stored, name, low, high):
+                    yield from tidy_rows({name: fmt.to_json(rows, layout)})
                 continue
             positions = choose_probes(session, stored, name, low, high)
             for start in range(0, len(positions), PROBES_PER_PIECE):

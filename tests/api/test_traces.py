@@ -182,8 +182,8 @@ def test_thin_copies_bound_what_a_downsampled_read_considers(documents) -> None:
     # The candidates of a long range are a small fraction of its rows, yet hold every extreme.
     part = documents["long"]["grad_norm"]
     layout = fmt.columns(fmt.describe(traces_of(documents["long"]))["grad_norm"])
-    arrays = fmt.to_arrays(slice_between({"grad_norm": part}, 0, 1024)["grad_norm"], layout)
-    kept = fmt.thin_indices("grad_norm", arrays)
+    rows = fmt.to_rows(slice_between({"grad_norm": part}, 0, 1024)["grad_norm"], layout)
+    kept = fmt.thin_indices("grad_norm", rows, layout)
     assert kept[0] == 0 and kept[-1] == 1023 and len(kept) < 1024 / 4
-    for series in SERIES["grad_norm"](arrays):
+    for series in SERIES["grad_norm"](fmt.arrays(rows, layout)):
         assert np.argmin(series) in kept and np.argmax(series) in kept
