@@ -236,7 +236,7 @@ def choose_probes(
     ).all()
     if len(rows) <= max_points:
         return [row.position for row in rows]
-    table = np.stack([np.frombuffer(row.series, "<f8") for row in rows])  # (probes, series)
+    table = np.frombuffer(b"".join(row.series for row in rows), "<f8").reshape(len(rows), -1)
     hidden = 3 * len(stored.meta["hidden_grad"]["layers"])
     columns = table[:, :hidden] if name == "hidden_grad" else table[:, hidden:]
     kept = select_indices(list(columns.T), len(rows), max_points)
@@ -256,8 +256,20 @@ def read_probes(
         part["layers"] = meta["layers"]
     layers = len(meta["layers"])
     for key in keys:
-        part[key] = [probe_value(key, getattr(row, key), layers) for row in rows]
-    return {**part, **{key: None for key in keys if name == "dynamics" and not meta[key]}}
+        if name == "dynamics" and not meta[key]:
+            part[key] = None
+        elif rows:
+            # One decode for all the probes: (probes, layers) horizons, (probes, layers, k) curves.
+            dtype, shape = (
+                ("<i8", (len(rows), layers))
+                if key == "horizon"
+                else ("<f8", (len(rows), layers, -1))
+            )
+            joined = b"".join(getattr(row, key) for row in rows)
+            part[key] = np.frombuffer(joined, dtype).reshape(shape).tolist()
+        else:
+            part[key] = []
+    return part
 
 
 PROBE_COLUMNS: dict[str, tuple[str, ...]] = {
