@@ -15,13 +15,13 @@ from contextlib import ExitStack
 import httpx
 import pytest
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import store
 from api.db import init_db, make_engine
-from api.models import Job, JobResult
+from api.models import Job
 from api.settings import Settings
+from api.traces import load_traces
 from cli.serve import Child, api_command, worker_command
 from tests.e2e.conftest import (
     LONG_SPEC,
@@ -164,9 +164,9 @@ def test_a_job_whose_worker_is_killed_runs_again_and_succeeds(faulty: FaultyStac
     job = faulty.wait_job(job_id, lambda j: j.status in FINAL)
     assert job.status == "succeeded" and job.attempts == 2, job.error
     assert job.progress_step == MEDIUM_SPEC["steps"]
+    # The second attempt's traces replaced the first's: one entry per step.
     with faulty.sessions() as session:
-        results = session.scalars(select(JobResult).where(JobResult.job_id == job_id)).all()
-        assert len(results) == 1
+        assert load_traces(session, job_id)["loss"]["step"] == list(range(MEDIUM_SPEC["steps"]))
     faulty.start(victim)
 
 
