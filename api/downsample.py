@@ -54,17 +54,19 @@ def bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list
 def segment_extremes(arrays: list[np.ndarray], starts: np.ndarray, end: int) -> set[int]:
     """For every series, the index of the minimum and of the maximum of each segment
     [starts[i], starts[i + 1]) (the last one ends before `end`); ties go to the earliest."""
+    if not arrays:
+        return set()
     first = int(starts[0])
     offsets = starts - first
+    values = np.stack([np.asarray(array, dtype=np.float64)[first:end] for array in arrays], 1)
     segment_of = np.repeat(np.arange(starts.size), np.diff(np.append(starts, end)))
+    positions = np.arange(values.shape[0])[:, None]
     kept: set[int] = set()
-    for array in arrays:
-        inner = np.asarray(array)[first:end]
-        for reduce in (np.minimum, np.maximum):
-            extreme = reduce.reduceat(inner, offsets)
-            hits = np.flatnonzero(inner == extreme[segment_of])
-            first_hit = np.append(True, np.diff(segment_of[hits]) != 0)
-            kept.update((hits[first_hit] + first).tolist())
+    for reduce in (np.minimum, np.maximum):
+        extreme = reduce.reduceat(values, offsets, axis=0)  # (segments, series)
+        # The first position in each segment holding it: others are set past the end.
+        hits = np.where(values == extreme[segment_of], positions, values.shape[0])
+        kept.update((np.minimum.reduceat(hits, offsets, axis=0).ravel() + first).tolist())
     return kept
 
 

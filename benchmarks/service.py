@@ -239,6 +239,9 @@ def main() -> None:
     )
     parser.add_argument("--traces", action="store_true", help="measure long runs' reads only")
     parser.add_argument("--trace-lengths", default="2000,20000,100000", help="steps, comma list")
+    parser.add_argument(
+        "--slice-steps", type=int, help="steps per stored slice (default: 2 s of training)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gradflow-bench-") as data_dir:
         port = free_port()
@@ -248,7 +251,9 @@ def main() -> None:
             if args.traces:
                 asyncio.run(wait_ready(base_url))
                 lengths = [int(length) for length in args.trace_lengths.split(",")]
-                trace_reads.measure(base_url, Path(data_dir), lengths, args.fetches)
+                trace_reads.measure(
+                    base_url, Path(data_dir), lengths, args.fetches, args.slice_steps
+                )
             else:
                 asyncio.run(measure(base_url, args))
         except Exception:

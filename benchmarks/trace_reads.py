@@ -105,13 +105,18 @@ def fetch(client: httpx.Client, job_id: str, params: dict, count: int) -> tuple[
     return latencies, size
 
 
-def measure(base_url: str, data_dir: Path, lengths: list[int], fetches: int) -> None:
+def measure(
+    base_url: str, data_dir: Path, lengths: list[int], fetches: int, slice_steps: int | None
+) -> None:
+    """Print the timings; slices of `slice_steps` steps (default: SLICE_SECONDS of training)."""
     traces, summary = template()
-    slice_steps = max(1, round(summary.steps_per_second * SLICE_SECONDS))
+    trained = max(1, round(summary.steps_per_second * SLICE_SECONDS))
     print(
-        f"template run: {summary.steps_per_second:.0f} steps/s, so one slice = {slice_steps} "
-        f"steps ({SLICE_SECONDS:g} s) and {TEMPLATE_STEPS // SPEC['probe_every']} probes/1000"
+        f"template run: {summary.steps_per_second:.0f} steps/s ({trained} steps in "
+        f"{SLICE_SECONDS:g} s); slices of {slice_steps or trained} steps, probes every "
+        f"{SPEC['probe_every']}"
     )
+    slice_steps = slice_steps or trained
     with httpx.Client(base_url=base_url, timeout=120) as client:
         for total in lengths:
             job_id, appends = store_run(data_dir, traces, summary, total, slice_steps)
