@@ -27,7 +27,7 @@ from api.downsample import bucket_extremes
 from api.result_view import SERIES
 
 BLOCK_STEPS = 1024
-THIN_STRIDE = 256
+THIN_STRIDE = 128
 STEP_PARTS: tuple[str, ...] = ("loss", "grad_norm", "weight_change", "hessian_free")
 PROBE_PARTS: tuple[str, ...] = ("hidden_grad", "dynamics")
 TRACE_PARTS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change", "dynamics",
