@@ -6,9 +6,9 @@ step and one column per quantity, `step` first (integers and booleans are exact 
 they get their types back when read). Row-major, so reading many blocks is one decode each and
 one concatenation. Beside the full block, each block keeps a *thin* copy in the same layout:
 the rows holding some series' minimum or maximum within each run of `THIN_STRIDE` rows, plus
-the block's first and last row. A downsampled read over
-many blocks reads only thin copies: min-max bucketing over them keeps every extreme a
-bucketing over the full rows would (the extremes of any bucket are extremes of a stride in it).
+the block's first and last row. A downsampled read over many blocks reads only thin copies:
+min-max bucketing over them keeps the range's first and last rows and every series' extremes,
+and each stride's extremes stand for the stride.
 
 Probe parts (hidden_grad, dynamics) are stored one row per probe.
 
@@ -29,7 +29,6 @@ from api.result_view import SERIES
 BLOCK_STEPS = 1024
 THIN_STRIDE = 128
 STEP_PARTS: tuple[str, ...] = ("loss", "grad_norm", "weight_change", "hessian_free")
-PROBE_PARTS: tuple[str, ...] = ("hidden_grad", "dynamics")
 TRACE_PARTS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change", "dynamics",
                                 "hessian_free")  # fmt: skip
 JSON_TYPES: dict[str, type] = {"i8": np.int64, "u1": bool}
