@@ -48,16 +48,26 @@ def bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list
     interior = length - 2
     starts = 1 + np.arange(buckets) * interior // buckets
     starts = np.unique(starts)  # more buckets than points leaves some empty: drop them
-    bucket_of = np.repeat(np.arange(starts.size), np.diff(np.append(starts, length - 1)))
-    kept = {0, length - 1}
-    for array in arrays:
-        inner = array[1:-1]
-        for reduce in (np.minimum, np.maximum):
-            extreme = reduce.reduceat(inner, starts - 1)
-            hits = np.flatnonzero(inner == extreme[bucket_of])
-            first_hit = np.append(True, np.diff(bucket_of[hits]) != 0)
-            kept.update((hits[first_hit] + 1).tolist())
-    return sorted(kept)
+    return sorted({0, length - 1, *segment_extremes(arrays, starts, length - 1)})
+
+
+def segment_extremes(arrays: list[np.ndarray], starts: np.ndarray, end: int) -> set[int]:
+    """For every series, the index of the minimum and of the maximum of each segment
+    [starts[i], starts[i + 1]) (the last one ends before `end`); ties go to the earliest."""
+    if not arrays:
+        return set()
+    first = int(starts[0])
+    offsets = starts - first
+    values = np.stack([np.asarray(array, dtype=np.float64)[first:end] for array in arrays], 1)
+    segment_of = np.repeat(np.arange(starts.size), np.diff(np.append(starts, end)))
+    positions = np.arange(values.shape[0])[:, None]
+    kept: set[int] = set()
+    for reduce in (np.minimum, np.maximum):
+        extreme = reduce.reduceat(values, offsets, axis=0)  # (segments, series)
+        # The first position in each segment holding it: others are set past the end.
+        hits = np.where(values == extreme[segment_of], positions, values.shape[0])
+        kept.update((np.minimum.reduceat(hits, offsets, axis=0).ravel() + first).tolist())
+    return kept
 
 
 def _priority_pick(arrays: list[np.ndarray], length: int, max_points: int) -> list[int]:

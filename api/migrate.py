@@ -21,6 +21,9 @@ JOB_COLUMNS: dict[str, str] = {
     "trace_step": "INTEGER",
     "trace_probes": "INTEGER NOT NULL DEFAULT 0",
     "trace_meta": "JSON",
+    "checkpoint_step": "INTEGER",
+    "resumes": "JSON",
+    "last_crash": "JSON",
 }
 LEGACY_RESULTS = "job_results"
 

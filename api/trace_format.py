@@ -1,12 +1,14 @@
 """How stored traces are laid out: which columns a part has, and their binary encoding.
 
 Per-step parts (loss, grad_norm, weight_change, hessian_free) are stored in blocks of
-`BLOCK_STEPS` training steps. A block is the part's columns, each `count` little-endian values
-(float64, int64, or uint8 for booleans) one after the other. Beside the full block, each block
-keeps a *thin* copy in the same layout: the rows holding some series' minimum or maximum within
-each run of `THIN_STRIDE` rows, plus the block's first and last row. A downsampled read over
-many blocks reads only thin copies: min-max bucketing over them keeps every extreme a
-bucketing over the full rows would (the extremes of any bucket are extremes of a stride in it).
+`BLOCK_STEPS` training steps. A block is a row-major float64 little-endian matrix, one row per
+step and one column per quantity, `step` first (integers and booleans are exact in float64;
+they get their types back when read). Row-major, so reading many blocks is one decode each and
+one concatenation. Beside the full block, each block keeps a *thin* copy in the same layout:
+the rows holding some series' minimum or maximum within each run of `THIN_STRIDE` rows, plus
+the block's first and last row. A downsampled read over many blocks reads only thin copies:
+min-max bucketing over them keeps the range's first and last rows and every series' extremes,
+and each stride's extremes stand for the stride.
 
 Probe parts (hidden_grad, dynamics) are stored one row per probe.
 
@@ -25,16 +27,16 @@ from api.downsample import bucket_extremes
 from api.result_view import SERIES
 
 BLOCK_STEPS = 1024
-THIN_STRIDE = 256
+THIN_STRIDE = 128
 STEP_PARTS: tuple[str, ...] = ("loss", "grad_norm", "weight_change", "hessian_free")
-PROBE_PARTS: tuple[str, ...] = ("hidden_grad", "dynamics")
 TRACE_PARTS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change", "dynamics",
                                 "hessian_free")  # fmt: skip
-DTYPES: dict[str, np.dtype] = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8"), "u1": np.dtype("u1")}
+JSON_TYPES: dict[str, type] = {"i8": np.int64, "u1": bool}
 INT_COLUMNS = frozenset({"step", "cg_iterations"})
 BOOL_COLUMNS = frozenset({"clipped", "accepted"})
 
-# A column: [key in the part, name inside a mapping column (per_param, per_layer) or None, dtype]
+# A column: [key in the part, name inside a mapping column (per_param, per_layer) or None, the
+# type it is served as: "f8", "i8" or "u1" (bool)]
 Column = tuple[str, str | None, str]
 Arrays = dict[str, Any]  # a part shaped as in the result, with numpy arrays for lists
 
@@ -59,11 +61,11 @@ def describe(slice_: dict[str, Any]) -> dict[str, Any]:
 
 
 def _columns_of(part: dict[str, Any]) -> list[Column]:
-    columns: list[Column] = []
+    columns: list[Column] = [("step", None, "i8")]
     for key, value in part.items():
         if isinstance(value, dict):
             columns.extend((key, name, "f8") for name in value)
-        else:
+        elif key != "step":
             dtype = "i8" if key in INT_COLUMNS else "u1" if key in BOOL_COLUMNS else "f8"
             columns.append((key, None, dtype))
     return columns
@@ -73,78 +75,60 @@ def columns(meta_part: dict[str, Any]) -> list[Column]:
     return [tuple(column) for column in meta_part["columns"]]
 
 
-def to_arrays(part: dict[str, Any], layout: list[Column]) -> Arrays:
-    """A slice's part (lists) as arrays in the stored dtypes; ValueError if it does not fit."""
-    arrays: Arrays = {}
+def to_rows(part: dict[str, Any], layout: list[Column]) -> np.ndarray:
+    """A slice's part as a (steps, columns) float64 matrix; ValueError if it does not fit."""
     length = len(part["step"])
-    for key, name, dtype in layout:
-        values = part[key] if name is None else part[key][name]
-        array = np.asarray(values, dtype=DTYPES[dtype])
-        if array.shape != (length,):
-            raise ValueError(f"{key}: {array.shape[0]} values for {length} steps")
-        _put(arrays, key, name, array)
-    return arrays
+    matrix = np.empty((length, len(layout)), dtype="<f8")
+    for index, (key, name, _dtype) in enumerate(layout):
+        try:
+            values = part[key] if name is None else part[key][name]
+        except KeyError as exc:
+            raise ValueError(f"{key}: no {exc} column, which the run's first slice had") from exc
+        if len(values) != length:
+            raise ValueError(f"{key}: {len(values)} values for {length} steps")
+        matrix[:, index] = values
+    return matrix
 
 
-def _put(arrays: Arrays, key: str, name: str | None, array: np.ndarray) -> None:
-    if name is None:
-        arrays[key] = array
-    else:
-        arrays.setdefault(key, {})[name] = array
+def encode(rows: np.ndarray) -> bytes:
+    return np.ascontiguousarray(rows, dtype="<f8").tobytes()
 
 
-def _get(arrays: Arrays, key: str, name: str | None) -> np.ndarray:
-    return arrays[key] if name is None else arrays[key][name]
+def decode(data: bytes, count: int, layout: list[Column]) -> np.ndarray:
+    return np.frombuffer(data, "<f8").reshape(count, len(layout))
 
 
-def encode(arrays: Arrays, layout: list[Column]) -> bytes:
-    return b"".join(_get(arrays, key, name).tobytes() for key, name, _dtype in layout)
+def concat(pieces: list[np.ndarray], layout: list[Column]) -> np.ndarray:
+    return np.concatenate(pieces) if pieces else np.empty((0, len(layout)))
 
 
-def decode(data: bytes, count: int, layout: list[Column], keys: set[str] | None = None) -> Arrays:
-    """The arrays of a block (only the columns under `keys` when given); zero-copy views."""
-    arrays: Arrays = {}
-    offset = 0
-    for key, name, dtype in layout:
-        size = DTYPES[dtype].itemsize * count
-        if keys is None or key in keys:
-            array = np.frombuffer(data, DTYPES[dtype], count, offset)
-            _put(arrays, key, name, array)
-        offset += size
-    return arrays
+def arrays(rows: np.ndarray, layout: list[Column]) -> Arrays:
+    """The columns as the result nests them (per_param: {name: column}), as views."""
+    nested: Arrays = {}
+    for index, (key, name, _dtype) in enumerate(layout):
+        if name is None:
+            nested[key] = rows[:, index]
+        else:
+            nested.setdefault(key, {})[name] = rows[:, index]
+    return nested
 
 
-def take(arrays: Arrays, indices: Any) -> Arrays:
-    return {
-        key: {name: a[indices] for name, a in value.items()} if isinstance(value, dict)
-        else value[indices]
-        for key, value in arrays.items()
-    }  # fmt: skip
-
-
-def concat(pieces: list[Arrays], layout: list[Column]) -> Arrays:
-    arrays: Arrays = {}
-    for key, name, dtype in layout:
-        parts = [_get(piece, key, name) for piece in pieces]
-        _put(arrays, key, name, np.concatenate(parts) if parts else np.empty(0, DTYPES[dtype]))
-    return arrays
-
-
-def thin_indices(part_name: str, arrays: Arrays) -> np.ndarray:
+def thin_indices(part_name: str, rows: np.ndarray, layout: list[Column]) -> np.ndarray:
     """Rows to keep so that every stride of THIN_STRIDE rows keeps its series' extremes."""
-    length = len(arrays["step"])
+    length = rows.shape[0]
     if length <= 2:
         return np.arange(length)
     buckets = math.ceil((length - 2) / THIN_STRIDE)
-    return np.asarray(bucket_extremes(SERIES[part_name](arrays), length, buckets))
+    series = SERIES[part_name](arrays(rows, layout))
+    return np.asarray(bucket_extremes(series, length, buckets))
 
 
-def to_json(arrays: Arrays, layout: list[Column]) -> dict[str, Any]:
-    """Arrays back to the result's JSON form (bools as bools, ints as ints)."""
+def to_json(rows: np.ndarray, layout: list[Column]) -> dict[str, Any]:
+    """Rows back to the result's JSON form (bools as bools, ints as ints)."""
     part: dict[str, Any] = {}
-    for key, name, dtype in layout:
-        array = _get(arrays, key, name)
-        values = (array.astype(bool) if dtype == "u1" else array).tolist()
+    for index, (key, name, dtype) in enumerate(layout):
+        column = rows[:, index]
+        values = column.tolist() if dtype == "f8" else column.astype(JSON_TYPES[dtype]).tolist()
         if name is None:
             part[key] = values
         else:

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import trace_format as fmt
-from api.downsample import select_indices
-from api.models import Job, TraceBlock, TraceProbe
+from api.downsample import segment_extremes, select_indices
+from api.models import Job, TraceBlock
 from api.result_view import RESULT_FIELDS, SERIES
+from api.trace_probes import choose_probes, read_probes
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,11 @@ def step_pieces(
     name: str,
     low: int,
     high: int,
-    keys: set[str] | None = None,
     blocks: list[int] | None = None,
-) -> Iterator[fmt.Arrays]:
-    """The part's rows with steps low..high, a block at a time (only the columns under
-    `keys` and `step` when given; only these `blocks` when given)."""
+) -> Iterator[np.ndarray]:
+    """The part's rows with steps low..high, a block at a time (only these `blocks` when
+    given): (steps, columns) float64, step first."""
     layout = fmt.columns(stored.meta[name])
-    wanted = None if keys is None else keys | {"step"}
     query = (
         select(TraceBlock.first_step, TraceBlock.last_step, TraceBlock.count, TraceBlock.data)
         .where(*_in_range(stored, name, low, high))
@@ -142,15 +141,10 @@ def step_pieces(
     if blocks is not None:
         query = query.where(TraceBlock.block.in_(blocks))
     for row in session.execute(query):
-        arrays = fmt.decode(row.data, row.count, layout, wanted)
-        yield _cut(arrays, row, low, high)
-
-
-def _cut(arrays: fmt.Arrays, row: Any, low: int, high: int) -> fmt.Arrays:
-    if row.first_step >= low and row.last_step <= high:
-        return arrays
-    steps = arrays["step"]
-    return fmt.take(arrays, (steps >= low) & (steps <= high))
+        rows = fmt.decode(row.data, row.count, layout)
+        if row.first_step < low or row.last_step > high:
+            rows = rows[(rows[:, 0] >= low) & (rows[:, 0] <= high)]
+        yield rows
 
 
 def read_steps(
@@ -162,138 +156,55 @@ def read_steps(
     max_points: int | None = None,
 ) -> dict[str, Any]:
     layout = fmt.columns(stored.meta[name])
-    counts = session.execute(
-        select(TraceBlock.block, TraceBlock.count).where(*_in_range(stored, name, low, high))
+    blocks = session.execute(
+        select(
+            TraceBlock.block,
+            TraceBlock.count,
+            TraceBlock.first_step,
+            TraceBlock.last_step,
+            TraceBlock.thin_count,
+            TraceBlock.thin,
+        )
+        .where(*_in_range(stored, name, low, high))
+        .order_by(TraceBlock.block)
     ).all()
-    total = sum(row.count for row in counts)
-    series = sum(1 for key, _name, dtype in layout if key != "step" and dtype != "u1")
-    # Thin copies keep about (2 series + 2) rows per stride: worth it once they still offer
-    # at least max_points rows to choose from, and the range is longer than that.
-    thin_rows = total / fmt.THIN_STRIDE * (2 * series + 2)
-    if max_points is None or total <= max_points or thin_rows < max_points:
-        arrays = fmt.concat(list(step_pieces(session, stored, name, low, high)), layout)
+    total = sum(row.count for row in blocks)
+    # Bucketing keeps at most two rows per series and bucket, plus the ends.
+    per_bucket = 2 * sum(1 for key, _name, dtype in layout if key != "step" and dtype != "u1") + 2
+    # Thin copies are worth it once they still offer max_points rows to choose from.
+    if (
+        max_points is None
+        or total <= max_points
+        or total / fmt.THIN_STRIDE * per_bucket < max_points
+    ):
+        rows = fmt.concat(list(step_pieces(session, stored, name, low, high)), layout)
     else:
-        arrays = _thin_candidates(session, stored, name, low, high, [row.block for row in counts])
-    length = arrays["step"].size
-    if max_points is not None and length > max_points:
-        arrays = fmt.take(arrays, select_indices(SERIES[name](arrays), length, max_points))
-    return fmt.to_json(arrays, layout)
+        rows, starts = _thin_candidates(session, stored, name, low, high, blocks)
+        if len(starts) * per_bucket >= max_points:
+            # Blocks are finer than any bucket will be: each block's extremes are enough.
+            series = SERIES[name](fmt.arrays(rows, layout))
+            rows = rows[sorted({0, len(rows) - 1, *segment_extremes(series, starts, len(rows))})]
+    if max_points is not None and len(rows) > max_points:
+        series = SERIES[name](fmt.arrays(rows, layout))
+        rows = rows[select_indices(series, len(rows), max_points)]
+    return fmt.to_json(rows, layout)
 
 
 def _thin_candidates(
-    session: Session, stored: Stored, name: str, low: int, high: int, blocks: list[int]
-) -> fmt.Arrays:
-    """The rows bucketing may keep: the thin copies of blocks inside low..high, and the two
-    end blocks' rows in range, thinned the same way."""
+    session: Session, stored: Stored, name: str, low: int, high: int, blocks: list[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows bucketing may keep, and where each block's begin among them: the thin copies
+    of the blocks inside low..high, and the rows in range of the (at most two) blocks cut by
+    its ends, thinned the same way."""
     layout = fmt.columns(stored.meta[name])
-    ends = sorted({min(blocks), max(blocks)})
-    query = (
-        select(TraceBlock.block, TraceBlock.thin_count, TraceBlock.thin)
-        .where(*_in_range(stored, name, low, high), TraceBlock.block.not_in(ends))
-        .order_by(TraceBlock.block)
-    )
-    inner = [fmt.decode(row.thin, row.thin_count, layout) for row in session.execute(query)]
-    first, last = (
-        [
-            fmt.take(arrays, fmt.thin_indices(name, arrays))
-            for arrays in step_pieces(session, stored, name, low, high, blocks=[end])
-        ]
-        for end in (ends[0], ends[-1])
-    )
-    return fmt.concat([*first, *inner, *(last if len(ends) > 1 else [])], layout)
-
-
-# ---- probe parts -------------------------------------------------------------------------
-
-
-def choose_probes(
-    session: Session,
-    stored: Stored,
-    name: str,
-    low: int,
-    high: int,
-    max_points: int | None = None,
-) -> list[int]:
-    """Positions of the probes in low..high, downsampled by their series to max_points."""
-    in_range = [
-        TraceProbe.job_id == stored.job_id,
-        TraceProbe.position < stored.probes,
-        TraceProbe.step.between(low, high),
-    ]
-    if max_points is None:
-        query = select(TraceProbe.position).where(*in_range).order_by(TraceProbe.position)
-        return list(session.scalars(query))
-    rows = session.execute(
-        select(TraceProbe.position, TraceProbe.series)
-        .where(*in_range)
-        .order_by(TraceProbe.position)
-    ).all()
-    if len(rows) <= max_points:
-        return [row.position for row in rows]
-    table = np.stack([np.frombuffer(row.series, "<f8") for row in rows])  # (probes, series)
-    hidden = 3 * len(stored.meta["hidden_grad"]["layers"])
-    columns = table[:, :hidden] if name == "hidden_grad" else table[:, hidden:]
-    kept = select_indices(list(columns.T), len(rows), max_points)
-    return [rows[index].position for index in kept]
-
-
-def read_probes(
-    session: Session, stored: Stored, name: str, positions: list[int]
-) -> dict[str, Any]:
-    meta = stored.meta[name]
-    keys = PROBE_COLUMNS[name]
-    rows = list(probe_rows(session, stored, positions, *keys))
-    part = {"step": [row.step for row in rows]}
-    if name == "hidden_grad":
-        part |= {"time_steps": meta["time_steps"], "layers": meta["layers"]}
-    else:
-        part["layers"] = meta["layers"]
-    layers = len(meta["layers"])
-    for key in keys:
-        part[key] = [probe_value(key, getattr(row, key), layers) for row in rows]
-    return {**part, **{key: None for key in keys if name == "dynamics" and not meta[key]}}
-
-
-PROBE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "hidden_grad": ("norm", "horizon"),
-    "dynamics": ("jacobian_norm", "lyapunov"),
-}
-
-
-def probe_rows(session: Session, stored: Stored, positions: list[int], *keys: str) -> Iterator[Any]:
-    """(step, *keys) of these probes, in order, a few at a time."""
-    columns = [getattr(TraceProbe, key) for key in keys]
-    for start in range(0, len(positions), 256):  # bounded IN lists
-        chosen = positions[start : start + 256]
-        yield from session.execute(
-            select(TraceProbe.step, *columns)
-            .where(TraceProbe.job_id == stored.job_id, TraceProbe.position.in_(chosen))
-            .order_by(TraceProbe.position)
-        )
-
-
-def probe_value(key: str, data: bytes | None, layers: int) -> Any:
-    """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
-    if data is None:
-        return None
-    if key == "horizon":
-        return np.frombuffer(data, "<i8").tolist()
-    return _matrix(data, layers)
-
-
-def _matrix(data: bytes, layers: int) -> list[list[float]]:
-    return np.frombuffer(data, "<f8").reshape(layers, -1).tolist()
-
-
-def last_probe_curve(session: Session, job_id: str) -> tuple[int, list[float]] | None:
-    """The step and first layer's |dL/dh_t| curve of the job's last stored probe."""
-    job = session.get(Job, job_id, populate_existing=True)
-    if job is None or job.trace_probes == 0:
-        return None
-    row = session.execute(
-        select(TraceProbe.step, TraceProbe.norm).where(
-            TraceProbe.job_id == job_id, TraceProbe.position == job.trace_probes - 1
-        )
-    ).first()
-    layers = len(job.trace_meta["hidden_grad"]["layers"])
-    return row.step, _matrix(row.norm, layers)[0]
+    pieces = {
+        row.block: fmt.decode(row.thin, row.thin_count, layout)
+        for row in blocks
+        if row.first_step >= low and row.last_step <= high
+    }
+    cut = [row.block for row in blocks if row.block not in pieces]
+    for block, rows in zip(cut, step_pieces(session, stored, name, low, high, cut), strict=True):
+        pieces[block] = rows[fmt.thin_indices(name, rows, layout)]
+    ordered = [pieces[block] for block in sorted(pieces) if len(pieces[block])]
+    sizes = [len(piece) for piece in ordered]
+    return fmt.concat(ordered, layout), np.cumsum([0, *sizes[:-1]])

@@ -15,18 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import trace_format as fmt
 from api.tidy import TIDY_PARTS, Row, tidy_rows
-from api.trace_read import (
-    PROBE_COLUMNS,
-    Stored,
-    choose_probes,
-    probe_rows,
-    probe_value,
-    read_probes,
-    step_pieces,
-    view,
-)
+from api.trace_probes import PROBE_COLUMNS, choose_probes, probe_rows, probe_value, read_probes
+from api.trace_read import Stored, step_pieces, view
 
 PROBES_PER_PIECE = 256
+# Each piece a StreamingResponse sends costs a hop to a worker thread: send fewer, larger ones.
+PIECE_CHARS = 1 << 16
 
 
 def dumps(value: Any) -> str:
@@ -46,7 +40,26 @@ def json_chunks(
     step_from: int | None,
     step_to: int | None,
 ) -> Iterator[str]:
-    """The text of view(...) plus marks(...), as one JSON object, in pieces."""
+    """The text of view(...) plus marks(...), as one JSON object, in pieces of about
+    PIECE_CHARS characters."""
+    piece: list[str] = []
+    size = 0
+    for text in _json_text(sessions, stored, fields, step_from, step_to):
+        piece.append(text)
+        size += len(text)
+        if size >= PIECE_CHARS:
+            yield "".join(piece)
+            piece, size = [], 0
+    yield "".join(piece)
+
+
+def _json_text(
+    sessions: sessionmaker[Session],
+    stored: Stored,
+    fields: Sequence[str],
+    step_from: int | None,
+    step_to: int | None,
+) -> Iterator[str]:
     low, high = stored.step_range(step_from, step_to)
     with sessions() as session:
         yield "{"
@@ -84,13 +97,14 @@ def _values(
     session: Session, stored: Stored, name: str, low: int, high: int, key: str, column: str | None
 ) -> Iterator[str]:
     """One column as a JSON list, a block at a time."""
-    layout = [c for c in fmt.columns(stored.meta[name]) if c[:2] in ((key, column), ("step", None))]
+    layout = fmt.columns(stored.meta[name])
+    index = next(i for i, (k, n, _dtype) in enumerate(layout) if (k, n) == (key, column))
     yield "["
     first = True
-    for arrays in step_pieces(session, stored, name, low, high, keys={key}):
-        values = fmt.to_json(arrays, layout)[key]
-        values = values if column is None else values[column]
-        if values:
+    for rows in step_pieces(session, stored, name, low, high):
+        if len(rows):
+            values = fmt.to_json(rows[:, [index]], [layout[index]])[key]
+            values = values if column is None else values[column]
             yield ("" if first else ",") + dumps(values)[1:-1]
             first = False
     yield "]"
@@ -131,12 +145,12 @@ def csv_rows(
             return
         low, high = stored.step_range(step_from, step_to)
         for name in fields:
-            if stored.meta is None or stored.meta[name] is None or name not in TIDY_PARTS:
+            if name not in TIDY_PARTS or stored.meta is None or stored.meta[name] is None:
                 continue
             if name in fmt.STEP_PARTS:
                 layout = fmt.columns(stored.meta[name])
-                for arrays in step_pieces(session, stored, name, low, high):
-                    yield from tidy_rows({name: fmt.to_json(arrays, layout)})
+                for rows in step_pieces(session, stored, name, low, high):
+                    yield from tidy_rows({name: fmt.to_json(rows, layout)})
                 continue
             positions = choose_probes(session, stored, name, low, high)
             for start in range(0, len(positions), PROBES_PER_PIECE):

@@ -75,8 +75,8 @@ def _append_steps(
             raise ValueError(f"{name}: present in some slices of the run and null in others")
         return None
     layout = fmt.columns(meta[name])
-    arrays = fmt.to_arrays(part, layout)
-    steps = arrays["step"]
+    rows = fmt.to_rows(part, layout)
+    steps = rows[:, 0].astype(np.int64)
     if steps.size == 0:
         return None
     if np.any(np.diff(steps) <= 0):
@@ -92,26 +92,24 @@ def _append_steps(
             f"{name}.step: starts at {steps[0]}, not after the stored step {previous.last_step}"
         )
     blocks = steps // fmt.BLOCK_STEPS
-    for rows in np.split(np.arange(steps.size), np.flatnonzero(np.diff(blocks)) + 1):
-        block = fmt.take(arrays, rows)
-        if previous is not None and previous.block == blocks[rows[0]]:
+    for block in np.split(rows, np.flatnonzero(np.diff(blocks)) + 1):
+        number = int(block[0, 0]) // fmt.BLOCK_STEPS
+        if previous is not None and previous.block == number:
             # The slice continues the block the last one left open: rewrite that block (at
             # most BLOCK_STEPS rows), keeping one row per block.
             stored = fmt.decode(previous.data, previous.count, layout)
-            _fill(previous, name, layout, fmt.concat([stored, block], layout))
+            _fill(previous, name, layout, np.concatenate([stored, block]))
         else:
-            row = TraceBlock(job_id=job_id, part=name, block=int(blocks[rows[0]]))
+            row = TraceBlock(job_id=job_id, part=name, block=number)
             _fill(row, name, layout, block)
             session.add(row)
     return int(steps[-1])
 
 
-def _fill(row: TraceBlock, name: str, layout: list[fmt.Column], arrays: fmt.Arrays) -> None:
-    steps = arrays["step"]
-    thin = fmt.take(arrays, fmt.thin_indices(name, arrays))
-    row.first_step, row.last_step, row.count = int(steps[0]), int(steps[-1]), int(steps.size)
-    row.data = fmt.encode(arrays, layout)
-    row.thin_count, row.thin = int(thin["step"].size), fmt.encode(thin, layout)
+def _fill(row: TraceBlock, name: str, layout: list[fmt.Column], rows: np.ndarray) -> None:
+    thin = rows[fmt.thin_indices(name, rows, layout)]
+    row.first_step, row.last_step, row.count = int(rows[0, 0]), int(rows[-1, 0]), len(rows)
+    row.data, row.thin_count, row.thin = fmt.encode(rows), len(thin), fmt.encode(thin)
 
 
 def _append_probes(
@@ -177,8 +175,8 @@ def truncate_after(session: Session, job_id: str, step: int, attempt: int | None
     owned = (TraceBlock.job_id == job_id, TraceBlock.block >= first_cut)
     for block in session.scalars(select(TraceBlock).where(*owned, TraceBlock.first_step <= step)):
         layout = fmt.columns(meta[block.part])
-        arrays = fmt.decode(block.data, block.count, layout)
-        _fill(block, block.part, layout, fmt.take(arrays, arrays["step"] <= step))
+        rows = fmt.decode(block.data, block.count, layout)
+        _fill(block, block.part, layout, rows[rows[:, 0] <= step])
     session.execute(delete(TraceBlock).where(*owned, TraceBlock.first_step > step))
     session.execute(delete(TraceProbe).where(TraceProbe.job_id == job_id, TraceProbe.step > step))
     probes = (

@@ -9,12 +9,16 @@ temporary data directory on a free port, then measures with an async httpx clien
   3. GET .../results of a finished --results-steps-step, T = 1000 run with 40 probes, whole
      and with max_points=500 (median of --fetches each).
 
+With --traces it measures instead reads of long runs' results at --trace-lengths steps (whole,
+max_points=500, a 1,000-step window) and the cost of storing one slice (trace_reads.py).
+
 Latencies are taken at the client, so they include its own overhead. The stack is stopped
 (SIGINT, as Ctrl-C) and its directory removed at the end.
 
     python benchmarks/service.py
     python benchmarks/service.py --seconds 5 --results-steps 500
     python benchmarks/service.py --torch-threads 1   # the worker's torch on one thread
+    python benchmarks/service.py --traces --trace-lengths 2000,20000,100000
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import trace_reads
 
 from gradcore.spec import ExperimentSpec
 
@@ -190,6 +195,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+async def wait_ready(base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        await wait_for_health(client)
+
+
 async def measure(base_url: str, args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=args.clients + 4)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
@@ -227,12 +237,25 @@ def main() -> None:
     parser.add_argument(
         "--torch-threads", type=int, help="the worker's GRADFLOW_TORCH_THREADS (default: unset)"
     )
+    parser.add_argument("--traces", action="store_true", help="measure long runs' reads only")
+    parser.add_argument("--trace-lengths", default="2000,20000,100000", help="steps, comma list")
+    parser.add_argument(
+        "--slice-steps", type=int, help="steps per stored slice (default: 2 s of training)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gradflow-bench-") as data_dir:
         port = free_port()
         stack = start_stack(Path(data_dir), port, args.torch_threads)
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            asyncio.run(measure(f"http://127.0.0.1:{port}", args))
+            if args.traces:
+                asyncio.run(wait_ready(base_url))
+                lengths = [int(length) for length in args.trace_lengths.split(",")]
+                trace_reads.measure(
+                    base_url, Path(data_dir), lengths, args.fetches, args.slice_steps
+                )
+            else:
+                asyncio.run(measure(base_url, args))
         except Exception:
             print((Path(data_dir) / "serve.log").read_text(errors="replace")[-3000:])
             raise

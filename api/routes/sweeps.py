@@ -15,7 +15,7 @@ from api.errors import invalid
 from api.models import Sweep
 from api.schemas import OFFSET_MAX
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
-from api.trace_read import last_probe_curve
+from api.trace_probes import last_probe_curve
 from worker.celery_app import enqueue
 
 log = logging.getLogger(__name__)

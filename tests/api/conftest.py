@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
-from api import store
+from api import store, traces
 from api.app import create_app
+from api.db import init_db, make_engine
 from api.settings import Settings
 from cli.serve import start_embedded_redis
 from gradcore.result import ExperimentResult
+from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 from tests.specs import TINY_SPEC
 
 # Long enough for downsampling to have something to cut: 120 steps, 13 probes.
@@ -40,6 +43,25 @@ def settings(tmp_path: Path, broker_url: str) -> Settings:
     )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """`settings` on SQLite, then on the machine's PostgreSQL in a schema of its own."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    if not postgres_reachable():
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} (set GRADFLOW_TEST_POSTGRES_URL)")
+    with postgres_schema() as schema:
+        yield settings.model_copy(update={"database_url": schema_url(schema)})
+
+
+@pytest.fixture
+def database_sessions(database: Settings) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database)
+    yield init_db(engine)
+    engine.dispose()  # before the schema is dropped
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
@@ -63,8 +85,10 @@ def finished_job(sessions, trained: ExperimentResult) -> Callable[[TestClient], 
     def finish(client: TestClient) -> str:
         job_id = client.post("/v1/experiments", json=RESULT_SPEC).json()["id"]
         with sessions() as session:
-            assert store.start_job(session, job_id, "test-worker")
-            assert store.finish_job(session, job_id, trained) == "succeeded"
+            attempt = store.start_job(session, job_id, "test-worker")
+            slice_ = trained.model_dump(mode="json", exclude={"summary"})
+            assert traces.append_slice(session, job_id, attempt, slice_)
+            assert store.finish_job(session, job_id, trained.summary, attempt) == "succeeded"
         return job_id
 
     return finish

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.models import JobResult
+from api.models import TraceBlock, TraceProbe
 from tests.specs import TINY_SPEC
 
 
@@ -72,10 +72,10 @@ def test_delete_removes_the_job(client: TestClient) -> None:
 def test_delete_removes_the_stored_result(client: TestClient, sessions, finished_job) -> None:
     job_id = finished_job(client)
     with sessions() as session:
-        count = select(func.count()).select_from(JobResult)
-        assert session.scalar(count) == 1
+        counts = [select(func.count()).select_from(table) for table in (TraceBlock, TraceProbe)]
+        assert all(session.scalar(count) > 0 for count in counts)
         assert client.delete(f"/v1/experiments/{job_id}").status_code == 204
-        assert session.scalar(count) == 0
+        assert all(session.scalar(count) == 0 for count in counts)
 
 
 def test_list_is_newest_first_and_paginated(client: TestClient) -> None:

@@ -7,7 +7,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from api.events import Snapshot, already_ended, parse_last_event_id
+from api.events import Cursor, Snapshot, already_ended, parse_last_event_id
 from gradcore.result import ExperimentResult
 from tests.specs import TINY_SPEC
 
@@ -77,9 +77,10 @@ def test_events_of_a_finished_job_end_at_once_and_a_reconnect_gets_204(
     assert response.status_code == 200
     frames = [frame for frame in response.text.split("\n\n") if frame]
     assert frames[0] == "retry: 1000"
-    assert frames[1].startswith("event: status") and '"status":"succeeded"' in frames[1]
-    assert frames[2].startswith("id: ") and "event: end" in frames[2]
-    end_id = frames[2].split("\n")[0].removeprefix("id: ")
+    assert frames[1].startswith("id: ") and "event: traces" in frames[1]  # the whole run
+    assert frames[2].startswith("event: status") and '"status":"succeeded"' in frames[2]
+    assert frames[3].startswith("id: ") and "event: end" in frames[3]
+    end_id = frames[3].split("\n")[0].removeprefix("id: ")
     again = client.get(f"/v1/experiments/{job_id}/events", headers={"Last-Event-ID": end_id})
     assert again.status_code == 204
     stale = client.get(f"/v1/experiments/{job_id}/events", headers={"Last-Event-ID": "0"})
@@ -87,8 +88,10 @@ def test_events_of_a_finished_job_end_at_once_and_a_reconnect_gets_204(
 
 
 def test_last_event_id_parsing_and_the_end_rule() -> None:
-    assert parse_last_event_id("12") == 12
-    assert parse_last_event_id("junk") is None and parse_last_event_id(None) is None
+    assert parse_last_event_id("12") == Cursor(12, 0, 0)  # an earlier version's: no traces
+    assert parse_last_event_id("12.3400.35") == Cursor(12, 3400, 35)
+    for junk in ("junk", "1.2", "1.2.3.4", "1.x.3", None):
+        assert parse_last_event_id(junk) is None
     ended = Snapshot(version=7, end={"status": "succeeded"})
-    assert already_ended(ended, 7) and not already_ended(ended, 6)
-    assert not already_ended(ended, None) and not already_ended(Snapshot(version=3), 9)
+    assert already_ended(ended, Cursor(7)) and not already_ended(ended, Cursor(6, 99, 9))
+    assert not already_ended(ended, None) and not already_ended(Snapshot(version=3), Cursor(9))

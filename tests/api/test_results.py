@@ -30,7 +30,9 @@ def test_full_result_round_trips(client: TestClient, job_id: str, trained) -> No
 
 
 def test_fields_selects_parts(client: TestClient, job_id: str) -> None:
-    assert set(_results(client, job_id, "fields=summary,loss")) == {"summary", "loss"}
+    body = _results(client, job_id, "fields=summary,loss")
+    assert set(body) == {"summary", "loss", "partial", "last_step"}
+    assert body["partial"] is False and body["last_step"] == 119
     response = client.get(f"/v1/experiments/{job_id}/results?fields=loss,gradients")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "fields"]

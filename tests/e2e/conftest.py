@@ -288,6 +288,7 @@ def check_small_experiment(client: httpx.Client) -> None:
     assert result["summary"] == job["summary"]
 
     cut = client.get(f"/v1/experiments/{job_id}/results?fields=loss&max_points=8").json()
-    assert list(cut) == ["loss"] and len(cut["loss"]["step"]) <= 8
+    assert list(cut) == ["loss", "partial", "last_step"] and len(cut["loss"]["step"]) <= 8
+    assert cut["partial"] is False and cut["last_step"] == 29
     assert cut["loss"]["step"][0] == 0 and cut["loss"]["step"][-1] == 29
     assert min(cut["loss"]["loss"]) == min(result["loss"]["loss"])

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import psycopg
 import pytest
 
 from tests.e2e.conftest import REAL_REDIS_URL, check_small_experiment, redis_reachable
-
-POSTGRES_URL = os.environ.get(
-    "GRADFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-def postgres_reachable() -> bool:
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=2).close()
-    except psycopg.Error:
-        return False
-    return True
-
+from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 
 pytestmark = [
     pytest.mark.timeout(180),
@@ -34,21 +19,6 @@ pytestmark = [
     ),
     pytest.mark.skipif(not redis_reachable(REAL_REDIS_URL), reason=f"no Redis at {REAL_REDIS_URL}"),
 ]
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema, dropped afterwards."""
-    name = f"gradflow_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {name}")
-        yield name
-        connection.execute(f"DROP SCHEMA {name} CASCADE")
-
-
-def schema_url(schema: str) -> str:
-    # libpq's `options` sets the search path, so the service's tables land in the schema.
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +39,7 @@ def test_small_experiment_on_postgres(client: httpx.Client, schema: str) -> None
         tables = connection.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
-        assert {"jobs", "job_results", "workers"} <= {row[0] for row in tables}
+        assert {"jobs", "trace_blocks", "trace_probes", "workers"} <= {row[0] for row in tables}
         stored = connection.execute(f"SELECT status FROM {schema}.jobs").fetchall()
         assert stored == [("succeeded",)]
 

@@ -40,11 +40,13 @@ def test_cancel_a_queued_and_a_running_job(client: httpx.Client) -> None:
     progress = wait_for(client, running, "running")["progress"]
     assert 0 < progress["fraction"] < 1 and progress["eta_seconds"] > 0
     assert progress["loss"] is not None
-    busy = client.get(f"/v1/experiments/{running}/results")
-    assert busy.status_code == 409 and "running" in busy.json()["detail"]
+    busy = client.get(f"/v1/experiments/{running}/results?fields=loss")
+    assert busy.status_code == 200 and busy.json()["partial"] is True  # what it stored so far
 
     # One worker, busy: the next job waits in the queue.
     queued = submit(client, TINY_SPEC)
+    waiting = client.get(f"/v1/experiments/{queued}/results")
+    assert waiting.status_code == 409 and "queued" in waiting.json()["detail"]
     response = client.post(f"/v1/experiments/{queued}/cancel")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
 

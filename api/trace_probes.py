@@ -1,0 +1,122 @@
+"""Read stored probes (hidden_grad and dynamics, one row each): choose them by their small
+series column, then read only the chosen ones' curves, a few hundred at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.downsample import select_indices
+from api.models import Job, TraceProbe
+
+if TYPE_CHECKING:
+    from api.trace_read import Stored
+
+
+def choose_probes(
+    session: Session,
+    stored: Stored,
+    name: str,
+    low: int,
+    high: int,
+    max_points: int | None = None,
+) -> list[int]:
+    """Positions of the probes in low..high, downsampled by their series to max_points."""
+    in_range = [
+        TraceProbe.job_id == stored.job_id,
+        TraceProbe.position < stored.probes,
+        TraceProbe.step.between(low, high),
+    ]
+    if max_points is None:
+        query = select(TraceProbe.position).where(*in_range).order_by(TraceProbe.position)
+        return list(session.scalars(query))
+    rows = session.execute(
+        select(TraceProbe.position, TraceProbe.series)
+        .where(*in_range)
+        .order_by(TraceProbe.position)
+    ).all()
+    if len(rows) <= max_points:
+        return [row.position for row in rows]
+    table = np.frombuffer(b"".join(row.series for row in rows), "<f8").reshape(len(rows), -1)
+    hidden = 3 * len(stored.meta["hidden_grad"]["layers"])
+    columns = table[:, :hidden] if name == "hidden_grad" else table[:, hidden:]
+    kept = select_indices(list(columns.T), len(rows), max_points)
+    return [rows[index].position for index in kept]
+
+
+def read_probes(
+    session: Session, stored: Stored, name: str, positions: list[int]
+) -> dict[str, Any]:
+    meta = stored.meta[name]
+    keys = PROBE_COLUMNS[name]
+    rows = list(probe_rows(session, stored, positions, *keys))
+    part = {"step": [row.step for row in rows]}
+    if name == "hidden_grad":
+        part |= {"time_steps": meta["time_steps"], "layers": meta["layers"]}
+    else:
+        part["layers"] = meta["layers"]
+    layers = len(meta["layers"])
+    for key in keys:
+        if name == "dynamics" and not meta[key]:
+            part[key] = None
+        elif rows:
+            # One decode for all the probes: (probes, layers) horizons, (probes, layers, k) curves.
+            dtype, shape = (
+                ("<i8", (len(rows), layers))
+                if key == "horizon"
+                else ("<f8", (len(rows), layers, -1))
+            )
+            joined = b"".join(getattr(row, key) for row in rows)
+            part[key] = np.frombuffer(joined, dtype).reshape(shape).tolist()
+        else:
+            part[key] = []
+    return part
+
+
+PROBE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "hidden_grad": ("norm", "horizon"),
+    "dynamics": ("jacobian_norm", "lyapunov"),
+}
+
+
+def probe_rows(session: Session, stored: Stored, positions: list[int], *keys: str) -> Iterator[Any]:
+    """(step, *keys) of these probes, in order, a few at a time."""
+    columns = [getattr(TraceProbe, key) for key in keys]
+    for start in range(0, len(positions), 256):  # bounded IN lists
+        chosen = positions[start : start + 256]
+        yield from session.execute(
+            select(TraceProbe.step, *columns)
+            .where(TraceProbe.job_id == stored.job_id, TraceProbe.position.in_(chosen))
+            .order_by(TraceProbe.position)
+        )
+
+
+def probe_value(key: str, data: bytes | None, layers: int) -> Any:
+    """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
+    if data is None:
+        return None
+    if key == "horizon":
+        return np.frombuffer(data, "<i8").tolist()
+    return _matrix(data, layers)
+
+
+def _matrix(data: bytes, layers: int) -> list[list[float]]:
+    return np.frombuffer(data, "<f8").reshape(layers, -1).tolist()
+
+
+def last_probe_curve(session: Session, job_id: str) -> tuple[int, list[float]] | None:
+    """The step and first layer's |dL/dh_t| curve of the job's last stored probe."""
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None or job.trace_probes == 0:
+        return None
+    row = session.execute(
+        select(TraceProbe.step, TraceProbe.norm).where(
+            TraceProbe.job_id == job_id, TraceProbe.position == job.trace_probes - 1
+        )
+    ).first()
+    layers = len(job.trace_meta["hidden_grad"]["layers"])
+    return row.step, _matrix(row.norm, layers)[0]

@@ -1,0 +1,130 @@
+"""A running job's results: what is stored so far, marked partial, on SQLite and PostgreSQL;
+and the results of a database made by the previous version, which stored them whole."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi.testclient import TestClient
+from sqlalchemy import JSON, Column, ForeignKey, MetaData, String, Table, inspect, text
+
+from api import store, traces
+from api.app import create_app
+from api.db import init_db, make_engine
+from api.migrate import JOB_COLUMNS
+from api.result_view import RESULT_FIELDS, view_result
+from api.settings import Settings
+from gradcore.result import ExperimentResult
+from gradcore.spec import ExperimentSpec
+from tests.api.conftest import RESULT_SPEC
+from tests.traces import slice_between, traces_of
+
+
+def _get(client: TestClient, job_id: str, query: str = "") -> dict:
+    response = client.get(f"/v1/experiments/{job_id}/results?{query}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_running_job_answers_what_is_stored_so_far(
+    database: Settings, trained: ExperimentResult
+) -> None:
+    document = trained.model_dump(mode="json")
+    run = traces_of(document)
+    with TestClient(create_app(database)) as client:
+        sessions = client.app.state.sessions
+        job_id = client.post("/v1/experiments", json=RESULT_SPEC).json()["id"]
+        queued = client.get(f"/v1/experiments/{job_id}/results")
+        assert queued.status_code == 409 and "queued" in queued.json()["detail"]
+        with sessions() as session:
+            attempt = store.start_job(session, job_id, "w@test")
+        nothing = _get(client, job_id)
+        assert nothing["partial"] is True and nothing["last_step"] is None
+        assert nothing["loss"] is None and nothing["summary"] is None
+
+        with sessions() as session:
+            assert traces.append_slice(session, job_id, attempt, slice_between(run, 0, 50))
+        body = _get(client, job_id)
+        assert body.pop("partial") is True and body.pop("last_step") == 49
+        assert body == view_result(document, RESULT_FIELDS, None, 49) | {"summary": None}
+        thinned = _get(client, job_id, "fields=loss,hidden_grad&max_points=10")
+        assert len(thinned["loss"]["step"]) <= 10 and thinned["loss"]["step"][-1] == 49
+        assert thinned["hidden_grad"]["step"] == [0, 10, 20, 30, 40]
+        assert _get(client, job_id, "step_from=50")["loss"]["step"] == []
+        response = client.get(f"/v1/experiments/{job_id}/results.csv?fields=loss")
+        assert response.status_code == 200
+        assert response.headers["x-gradflow-partial"] == "true"
+        assert response.headers["x-gradflow-last-step"] == "49"
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert max(int(row["step"]) for row in rows) == 49
+
+        # A poller asks for what is new since the last step it saw.
+        with sessions() as session:
+            assert traces.append_slice(session, job_id, attempt, slice_between(run, 50, 10**9))
+        new = _get(client, job_id, "step_from=50&fields=loss,grad_norm,hidden_grad")
+        assert new["loss"]["step"] == list(range(50, 120)) and new["last_step"] == 119
+        assert new["hidden_grad"]["step"] == [50, 60, 70, 80, 90, 100, 110, 119]
+        assert new["grad_norm"] == view_result(document, ["grad_norm"], 50)["grad_norm"]
+
+        with sessions() as session:
+            assert store.finish_job(session, job_id, trained.summary, attempt) == "succeeded"
+        final = _get(client, job_id)
+        assert final["partial"] is False and final["last_step"] == 119
+        assert ExperimentResult.model_validate(final) == trained
+        headers = client.get(f"/v1/experiments/{job_id}/results.csv").headers
+        assert headers["x-gradflow-partial"] == "false"
+
+
+def test_a_failed_run_keeps_its_partial_traces(database: Settings, trained) -> None:
+    run = traces_of(trained.model_dump(mode="json"))
+    with TestClient(create_app(database)) as client:
+        sessions = client.app.state.sessions
+        job_id = client.post("/v1/experiments", json=RESULT_SPEC).json()["id"]
+        with sessions() as session:
+            attempt = store.start_job(session, job_id, "w@test")
+            assert traces.append_slice(session, job_id, attempt, slice_between(run, 0, 30))
+            store.fail_job(session, job_id, "the worker's process died")
+        body = _get(client, job_id, "fields=loss")
+        assert body["partial"] is False and body["loss"]["step"] == list(range(30))
+
+
+def test_results_stored_whole_by_the_previous_version_stay_readable(
+    database: Settings, trained: ExperimentResult
+) -> None:
+    engine = make_engine(database)
+    sessions = init_db(engine)
+    with sessions() as session:
+        job = store.create_job(session, ExperimentSpec(**RESULT_SPEC))
+        store.start_job(session, job.id, "w@test")
+        assert store.finish_job(session, job.id, trained.summary) == "succeeded"
+    # Back to the previous version's schema: no trace columns or tables, one document per job.
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE trace_probes"))
+        connection.execute(text("DROP TABLE trace_blocks"))
+        for name in JOB_COLUMNS:
+            connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {name}"))
+    old = MetaData()
+    Table("jobs", old, autoload_with=engine)
+    legacy = Table(
+        "job_results",
+        old,
+        Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+        Column("document", JSON, nullable=False),
+    )
+    legacy.create(engine)
+    with engine.begin() as connection:
+        document = trained.model_dump(mode="json")
+        connection.execute(legacy.insert(), {"job_id": job.id, "document": document})
+    engine.dispose()
+
+    with TestClient(create_app(database)) as client:
+        body = _get(client, job.id)
+        assert body.pop("partial") is False and body.pop("last_step") == 119
+        assert ExperimentResult.model_validate(body) == trained
+        assert _get(client, job.id, "max_points=5")["loss"]["step"][-1] == 119
+        engine = client.app.state.sessions.kw["bind"]
+        assert not inspect(engine).has_table("job_results")
+        # A second start finds nothing left to do.
+        init_db(engine)
+        assert _get(client, job.id, "fields=summary")["summary"] == document["summary"]
