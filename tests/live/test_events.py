@@ -34,15 +34,22 @@ def test_an_experiment_streams_status_progress_and_a_final_end(live: Live) -> No
     )
     steps = [event.data["step"] for event in events if event.name == "progress"]
     assert steps and steps == sorted(steps) and all(0 <= s <= 200 for s in steps)
-    ids = [int(event.id) for event in events if event.id is not None]
-    assert ids == sorted(set(ids)) and events[-1].id is not None  # strictly increasing
+    # Ids are "version.step.probes" (api/events.py): strictly increasing in that order.
+    ids = [_position(event.id) for event in events if event.id is not None]
+    assert ids == sorted(set(ids)) and events[-1].id is not None
 
     # Reconnecting from an early id resends only what is newer, ending with the same end event.
-    _, resumed = _read(live.http, path, last_id=str(ids[0]))
-    assert resumed[-1].name == "end" and all(int(e.id) > ids[0] for e in resumed if e.id)
+    early = next(event.id for event in events if event.id is not None)
+    _, resumed = _read(live.http, path, last_id=early)
+    assert resumed[-1].name == "end"
+    assert all(_position(e.id) > _position(early) for e in resumed if e.id)
     # After the end, a reconnect is told there is nothing more: 204 stops an EventSource.
     assert _read(live.http, path, last_id=events[-1].id)[0] == 204
     assert _read(live.http, "/v1/experiments/nope/events")[0] == 404
+
+
+def _position(event_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in event_id.split("."))
 
 
 def test_a_sweep_streams_until_every_experiment_ended(live: Live) -> None:

@@ -157,7 +157,7 @@ def test_a_stop_ends_a_single_long_step_at_once(settings, sessions, stop: str) -
 
 
 def test_a_run_past_its_time_limit_ends_failed_with_its_partial_traces(settings, sessions) -> None:
-    limited = settings.model_copy(update={"job_time_limit_s": scaled(30.0)})
+    limited = settings.model_copy(update={"job_time_limit_s": scaled(15.0)})
     job_id = _submit(sessions, ENDLESS)
     assert _run(limited, sessions, job_id) is Ending.FINISHED
     job = _job(sessions, job_id)
