@@ -14,7 +14,7 @@ import pytest
 import gradcore
 from gradcore.result import Progress
 from gradcore.spec import LIMITS
-from gradcore.stack import call_with_stack, graph_depth
+from gradcore.stack import CALLER_STACK_DEPTH, call_with_stack, graph_depth
 from tests.gradcore.helpers import small_spec
 
 
@@ -54,6 +54,10 @@ def test_call_with_stack_returns_in_its_own_thread_and_restores_the_stack_size()
     before = threading.stack_size()
     value = call_with_stack(100_000, lambda: threading.current_thread())
     assert value is not threading.current_thread()
+    # A graph the caller's stack holds runs where it is called.
+    assert (
+        call_with_stack(CALLER_STACK_DEPTH, threading.current_thread) is threading.current_thread()
+    )
     assert threading.stack_size() == before
 
 
@@ -64,9 +68,10 @@ def test_call_with_stack_raises_the_functions_own_exception() -> None:
         raise error
 
     before = threading.stack_size()
-    with pytest.raises(KeyError) as raised:
-        call_with_stack(10, fail)
-    assert raised.value is error
+    for depth in (10, 100_000):  # in the caller's thread, and in one of its own
+        with pytest.raises(KeyError) as raised:
+            call_with_stack(depth, fail)
+        assert raised.value is error
     assert threading.stack_size() == before
 
 

@@ -81,6 +81,7 @@ def _in_its_step(min_cpu_s: float) -> bool:
     ],
     ids=["lstm-adam-clipping", "tanh-truncated"],
 )
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_a_run_killed_mid_job_resumes_and_ends_as_if_uninterrupted(
     settings, sessions, spec: ExperimentSpec
 ) -> None:
@@ -109,6 +110,7 @@ def test_a_run_killed_mid_job_resumes_and_ends_as_if_uninterrupted(
     assert summary == {k: v for k, v in whole["summary"].items() if k not in TIMING}
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_a_run_out_of_memory_fails_with_the_reason_and_the_next_job_runs(
     settings, sessions
 ) -> None:
