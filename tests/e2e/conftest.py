@@ -180,6 +180,7 @@ class Served:
     process: subprocess.Popen
     data_dir: Path
     client: httpx.Client
+    database_url: str | None = None  # None: SQLite in data_dir
 
     @property
     def log(self) -> str:
@@ -252,7 +253,8 @@ def start_serve(data_dir: Path, **env: str) -> Served:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    served = Served(process, data_dir, httpx.Client(base_url=f"http://127.0.0.1:{port}"))
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+    served = Served(process, data_dir, client, env.get("DATABASE_URL"))
     try:
         served.wait_healthy()
     except BaseException:

@@ -38,7 +38,7 @@ MEDIUM_SPEC = {**TINY_SPEC, "seq_len": 50, "hidden_size": 32, "steps": 300, "pro
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+def served(tmp_path: Path, database: str | None) -> Iterator[Served]:
     # The reconciler acts only at a worker's start, on nothing younger than an hour: a killed
     # worker's job can come back only through its restarted successor, which knows its own
     # name, and a queued job's message only from Redis's append-only file.
@@ -47,6 +47,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         GRADFLOW_HEARTBEAT_TIMEOUT_S="3600",
         GRADFLOW_RECONCILE_INTERVAL_S="3600",
         GRADFLOW_CHECKPOINT_INTERVAL_S="0.5",
+        **({} if database is None else {"DATABASE_URL": database}),
     )
     try:
         yield served
@@ -68,7 +69,7 @@ def restarted(served: Served, name: str, old_pid: int) -> int:
 
 def job_row(served: Served, job_id: str) -> tuple[int, str | None]:
     """(attempts, worker) from the database, which the API does not show."""
-    engine = make_engine(Settings(data_dir=served.data_dir))
+    engine = make_engine(Settings(data_dir=served.data_dir, database_url=served.database_url))
     try:
         with init_db(engine)() as session:
             job = store.get_job(session, job_id)
@@ -77,6 +78,7 @@ def job_row(served: Served, job_id: str) -> tuple[int, str | None]:
         engine.dispose()
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_a_killed_worker_is_restarted_and_its_job_resumes_as_if_uninterrupted(
     served: Served,
 ) -> None:
