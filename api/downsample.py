@@ -38,9 +38,6 @@ def select_indices(series: Sequence[Sequence[float]], length: int, max_points: i
     return best
 
 
-def take(values: Sequence, indices: Sequence[int]) -> list:
-    return [values[i] for i in indices]
-
 
 def bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list[int]:
     """The first and last index, and each series' min and max in each of `buckets` equal runs

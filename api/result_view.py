@@ -1,16 +1,12 @@
-"""Cut a stored result document down to what a dashboard asked for: parts, step range, points.
-
-Every per-step trace is a set of columns aligned by its `step` list; a cut keeps the same
-indices in every column, so the trace stays aligned. `hidden_grad` is cut by probe: each kept
-probe keeps its whole curve of T numbers.
+"""The parts of a result, and for each trace part the series a downsampled read keeps the
+extremes of (api/trace_read.py): per probe, `hidden_grad` keeps its whole curve of T numbers,
+chosen by the series below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
-
-from api.downsample import select_indices, take
 
 RESULT_FIELDS: tuple[str, ...] = (
     "loss",
@@ -71,46 +67,3 @@ SERIES: dict[str, Callable[[Trace], list[Sequence[float]]]] = {
     "dynamics": _dynamics_series,
     "hessian_free": _hessian_free_series,
 }
-# Columns that are not aligned with `step` and are kept whole.
-WHOLE: frozenset[str] = frozenset({"time_steps", "layers"})
-
-
-def view_result(
-    document: dict[str, Any],
-    fields: Sequence[str] = RESULT_FIELDS,
-    step_from: int | None = None,
-    step_to: int | None = None,
-    max_points: int | None = None,
-) -> dict[str, Any]:
-    view: dict[str, Any] = {}
-    for name in fields:
-        # Optional parts are null when the run did not record them (and absent from results
-        # stored before they existed).
-        part = document.get(name)
-        if part is not None and name in SERIES:
-            part = _cut(part, _in_range(part["step"], step_from, step_to))
-            if max_points is not None:
-                length = len(part["step"])
-                part = _cut(part, select_indices(SERIES[name](part), length, max_points))
-        view[name] = part
-    return view
-
-
-def _in_range(steps: Sequence[int], step_from: int | None, step_to: int | None) -> list[int]:
-    low = step_from if step_from is not None else -1
-    high = step_to if step_to is not None else float("inf")
-    return [i for i, step in enumerate(steps) if low <= step <= high]
-
-
-def _cut(trace: Trace, indices: list[int]) -> Trace:
-    if len(indices) == len(trace["step"]):
-        return trace
-    return {key: _cut_column(key, column, indices) for key, column in trace.items()}
-
-
-def _cut_column(key: str, column: Any, indices: list[int]) -> Any:
-    if key in WHOLE or column is None:
-        return column
-    if isinstance(column, dict):
-        return {name: take(values, indices) for name, values in column.items()}
-    return take(column, indices)

@@ -1,10 +1,16 @@
-"""Trace slices for tests: cut a result's traces by step, and a long run made of random walks."""
+"""Trace slices for tests: a result's traces cut by step and joined again, the reference read
+of a whole result document, and a long run made of random walks."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from api.downsample import select_indices
+from api.result_view import RESULT_FIELDS, SERIES
 
 # Keys of a trace part that are not aligned with its steps.
 WHOLE = ("time_steps", "layers")
@@ -17,21 +23,73 @@ def traces_of(document: dict[str, Any]) -> dict[str, Any]:
 
 def slice_between(traces: dict[str, Any], low: int, high: int) -> dict[str, Any]:
     """The entries of every part with low <= step < high, as a worker would send them."""
-    return {name: _cut(part, low, high) for name, part in traces.items()}
+    return {
+        name: None
+        if part is None
+        else _cut(part, [i for i, step in enumerate(part["step"]) if low <= step < high])
+        for name, part in traces.items()
+    }
 
 
-def _cut(part: dict[str, Any] | None, low: int, high: int) -> dict[str, Any] | None:
-    if part is None:
-        return None
-    keep = [index for index, step in enumerate(part["step"]) if low <= step < high]
+def concat(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Slices joined in order, as stored or followed (the inputs are left as they are)."""
+    whole = copy.deepcopy(slices[0])
+    for later in slices[1:]:
+        for name, part in later.items():
+            if part is None:
+                continue
+            if whole.get(name) is None:
+                whole[name] = copy.deepcopy(part)
+                continue
+            for key, value in part.items():
+                if key in WHOLE or value is None:
+                    continue
+                if isinstance(value, dict):
+                    for column, values in value.items():
+                        whole[name][key][column] += values
+                else:
+                    whole[name][key] += value
+    return whole
+
+
+def view_result(
+    document: dict[str, Any],
+    fields: Sequence[str] = RESULT_FIELDS,
+    step_from: int | None = None,
+    step_to: int | None = None,
+    max_points: int | None = None,
+) -> dict[str, Any]:
+    """The reference read: a whole result document cut to `fields`, the step range and
+    `max_points` (min-max bucketing over each part's SERIES), as the service answered when it
+    stored each result as one document. api.trace_read must read the same from stored traces."""
+    view: dict[str, Any] = {}
+    for name in fields:
+        # Optional parts are null when the run did not record them (and absent from results
+        # stored before they existed).
+        part = document.get(name)
+        if part is not None and name in SERIES:
+            low = step_from if step_from is not None else -1
+            high = step_to if step_to is not None else float("inf")
+            part = _cut(part, [i for i, step in enumerate(part["step"]) if low <= step <= high])
+            if max_points is not None:
+                length = len(part["step"])
+                part = _cut(part, select_indices(SERIES[name](part), length, max_points))
+        view[name] = part
+    return view
+
+
+def _cut(part: dict[str, Any], indices: list[int]) -> dict[str, Any]:
+    """Every step-aligned column of `part` at `indices`; the others whole."""
+    if len(indices) == len(part["step"]):
+        return part
     cut: dict[str, Any] = {}
     for key, value in part.items():
         if key in WHOLE or value is None:
             cut[key] = value
         elif isinstance(value, dict):
-            cut[key] = {name: [column[i] for i in keep] for name, column in value.items()}
+            cut[key] = {name: [column[i] for i in indices] for name, column in value.items()}
         else:
-            cut[key] = [value[i] for i in keep]
+            cut[key] = [value[i] for i in indices]
     return cut
 
 

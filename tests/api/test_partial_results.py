@@ -13,12 +13,12 @@ from api import store, traces
 from api.app import create_app
 from api.db import init_db, make_engine
 from api.migrate import JOB_COLUMNS
-from api.result_view import RESULT_FIELDS, view_result
+from api.result_view import RESULT_FIELDS
 from api.settings import Settings
 from gradcore.result import ExperimentResult
 from gradcore.spec import ExperimentSpec
 from tests.api.conftest import RESULT_SPEC
-from tests.traces import slice_between, traces_of
+from tests.traces import slice_between, traces_of, view_result
 
 
 def _get(client: TestClient, job_id: str, query: str = "") -> dict:

@@ -14,7 +14,7 @@ from api.events import parse_last_event_id, stream
 from api.routes.events import _job_reader, _trace_reader
 from gradcore.result import ExperimentResult
 from tests.api.conftest import RESULT_SPEC
-from tests.traces import WHOLE, slice_between, traces_of
+from tests.traces import concat, slice_between, traces_of
 
 # A few hundred numbers per event: the 120-step run arrives in several events.
 SMALL_EVENTS = 1000
@@ -30,24 +30,6 @@ def _frames(text: str) -> list[dict[str, Any]]:
     return frames
 
 
-def _joined(slices: list[dict[str, Any]]) -> dict[str, Any]:
-    """Slices concatenated part by part, as a client following the stream does."""
-    whole = json.loads(json.dumps(slices[0]))
-    for later in slices[1:]:
-        for name, part in later.items():
-            if part is None:
-                continue
-            for key, value in part.items():
-                if key in WHOLE or value is None:
-                    continue
-                if isinstance(value, dict):
-                    for column, values in value.items():
-                        whole[name][key][column] += values
-                else:
-                    whole[name][key] += value
-    return whole
-
-
 def test_a_reconnect_in_the_middle_of_the_traces_resumes_exactly(
     client: TestClient, finished_job, trained: ExperimentResult
 ) -> None:
@@ -58,7 +40,7 @@ def test_a_reconnect_in_the_middle_of_the_traces_resumes_exactly(
     pieces = [frame for frame in first if frame["event"] == "traces"]
     assert len(pieces) >= 3 and all("id" in frame for frame in pieces)
     run = traces_of(trained.model_dump(mode="json"))
-    assert _joined([frame["data"] for frame in pieces]) == run
+    assert concat([frame["data"] for frame in pieces]) == run
     assert [frame["event"] for frame in first[len(pieces) :]] == ["status", "end"]
 
     # Gone after the second traces event: the reconnect gets the rest, then status and end.
@@ -111,4 +93,4 @@ def test_a_stream_sends_traces_as_they_are_stored_and_resumes_after_a_disconnect
     second = asyncio.run(follow(first[-1]["id"], stop_after_traces=None))
     assert second[-1]["event"] == "end"
     received = [frame["data"] for frame in first + second if frame["event"] == "traces"]
-    assert _joined(received) == run
+    assert concat(received) == run

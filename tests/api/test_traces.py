@@ -17,11 +17,11 @@ import gradcore
 from api import store
 from api import trace_format as fmt
 from api.models import Job
-from api.result_view import RESULT_FIELDS, SERIES, view_result
+from api.result_view import RESULT_FIELDS, SERIES
 from api.traces import append_slice, load_traces, read_view, truncate_after
 from gradcore.spec import ExperimentSpec
 from tests.specs import TINY_SPEC
-from tests.traces import long_run, slice_between, traces_of
+from tests.traces import long_run, slice_between, traces_of, view_result
 
 SMALL = {"task": "adding", "seq_len": 8, "hidden_size": 4, "batch_size": 4}
 LONG_STEPS = 3000  # about three blocks

@@ -10,39 +10,13 @@ import pytest
 import gradcore
 from gradcore.checkpoint import Checkpoint
 from gradcore.hooks import Resume, RunFacts, RunHooks
-from gradcore.slices import TRACE_PARTS, TraceSlice
+from gradcore.slices import TraceSlice
 from gradcore.summary import summarise_stored
 from tests.gradcore.helpers import small_spec
+from tests.traces import concat, traces_of
 
 # Timing differs between two runs of the same spec; every other number must not.
 TIMING = ("wall_time_s", "steps_per_second")
-
-
-def concat(slices: list[TraceSlice]) -> TraceSlice:
-    """The slices of a run joined in order (lists appended, per-name columns per name)."""
-    whole: dict[str, Any] = {}
-    for piece in slices:
-        for part, columns in piece.items():
-            if columns is None:
-                whole.setdefault(part, None)
-                continue
-            into = whole.get(part) or {}
-            for key, value in columns.items():
-                if isinstance(value, dict):
-                    named = into.setdefault(key, {})
-                    for name, values in value.items():
-                        named.setdefault(name, []).extend(values)
-                elif isinstance(value, list) and key != "layers":
-                    into.setdefault(key, []).extend(value)
-                else:
-                    into[key] = value
-            whole[part] = into
-    return whole
-
-
-def traces_of(result: gradcore.ExperimentResult) -> TraceSlice:
-    document = result.model_dump(mode="json")
-    return {part: document[part] for part in TRACE_PARTS}
 
 
 def summary_of(result: gradcore.ExperimentResult) -> dict[str, Any]:
@@ -79,7 +53,7 @@ def test_slices_add_up_to_the_result(name: str) -> None:
     hooks = RunHooks(on_traces=slices.append, traces_every_s=0.0)
     result = gradcore.run(SPECS[name], hooks=hooks)
     assert len(slices) >= 2
-    assert concat(slices) == traces_of(result)
+    assert concat(slices) == traces_of(result.model_dump(mode="json"))
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -113,10 +87,10 @@ def test_a_resumed_run_equals_the_uninterrupted_one(name: str, at: int) -> None:
         hooks=RunHooks(on_traces=resumed_slices.append),
         resume=Resume(checkpoint, stored),
     )
-    assert traces_of(resumed) == traces_of(whole)
+    assert traces_of(resumed.model_dump(mode="json")) == traces_of(whole.model_dump(mode="json"))
     assert summary_of(resumed) == summary_of(whole)
     # What the resumed life streams continues exactly where the stored traces ended.
-    assert concat([stored, *resumed_slices]) == traces_of(whole)
+    assert concat([stored, *resumed_slices]) == traces_of(whole.model_dump(mode="json"))
     assert facts[0].parameters == whole.summary.parameters
     assert facts[0].radius_start == whole.summary.spectral_radius_start
 
@@ -150,5 +124,5 @@ def test_a_run_that_records_nothing_still_sends_its_layout() -> None:
     slices: list[TraceSlice] = []
     result = gradcore.run(spec, hooks=RunHooks(on_traces=slices.append))
     assert result.summary.diverged_at == 0
-    assert len(slices) == 1 and slices[0] == traces_of(result)
+    assert len(slices) == 1 and slices[0] == traces_of(result.model_dump(mode="json"))
     assert slices[0]["loss"]["step"] == [] and slices[0]["grad_norm"]["per_param"]
