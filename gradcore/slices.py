@@ -66,12 +66,11 @@ class SliceCursor:
             "dynamics": None,
             "hessian_free": None,
         }
+        # Their fields hold plain numbers already: cut them, without dumping the whole history.
         if self.map_probe is not None:
-            whole = self.map_probe.trace().model_dump(mode="json")
-            part["dynamics"] = _cut_lists(whole, p)
+            part["dynamics"] = _cut_lists(dict(self.map_probe.trace()), p)
         if self.hessian_free is not None:
-            whole = self.hessian_free.history.model_dump(mode="json")
-            part["hessian_free"] = _cut_lists(whole, self.hf_steps)
+            part["hessian_free"] = _cut_lists(dict(self.hessian_free.history), self.hf_steps)
             self.hf_steps = len(self.hessian_free.history.step)
         self.steps, self.probes = len(trace.steps), len(trace.probe_steps)
         return part
