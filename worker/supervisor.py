@@ -10,6 +10,7 @@ itself: it is asked to stop at the end of its step and, if a single step outlast
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import signal
 import threading
@@ -24,6 +25,7 @@ from api import store
 from api.settings import Settings
 from worker.run_child import Channels, child_main
 
+log = logging.getLogger(__name__)
 WATCH_INTERVAL_S = 0.1
 # A warm shutdown gives the run time to finish its step and store a checkpoint.
 SHUTDOWN_GRACE_S = 10.0
@@ -152,6 +154,7 @@ def live(attempt: Attempt, shutdown: threading.Event, deadline: float) -> Life:
     settings = attempt.settings
     run = take_run_process()
     run.process.name = f"gradflow-run-{attempt.job_id[:8]}"
+    log.info("job %s runs in process %d", attempt.job_id, run.process.pid)
     started = time.monotonic()
     run.channels.jobs.send((attempt.job_id, attempt.number, settings.model_dump()))
     run.channels.jobs.close()

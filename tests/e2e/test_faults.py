@@ -12,7 +12,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -190,24 +189,11 @@ def test_a_job_that_keeps_losing_its_worker_fails_after_max_attempts(faulty) -> 
     faulty.start(second)
 
 
-def training_process(worker_pid: int) -> int:
-    """The worker's run process that trains: of its children started by multiprocessing's
-    spawn (the other one waits for the next job), the one that has used the most CPU."""
-    children: list[int] = []
-    for task in Path(f"/proc/{worker_pid}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
-    spawned = [
-        pid
-        for pid in children
-        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
-    return max(spawned, key=cpu_ticks)
-
-
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def run_process(faulty: FaultyStack, worker: str, job_id: str) -> int:
+    """The pid of the process the job trains in, as its worker logs it."""
+    pattern = re.compile(rf"job {job_id} runs in process (\d+)")
+    found = pattern.findall((faulty.stack.data_dir / f"{worker}.log").read_text())
+    return int(found[-1])
 
 
 def test_a_killed_run_process_resumes_in_its_worker_and_ends_as_if_uninterrupted(
@@ -220,7 +206,7 @@ def test_a_killed_run_process_resumes_in_its_worker_and_ends_as_if_uninterrupted
         job_id,
         lambda j: j.checkpoint_step is not None and j.progress_step > j.checkpoint_step + 5,
     )
-    os.kill(training_process(worker_pid), signal.SIGKILL)
+    os.kill(run_process(faulty, name, job_id), signal.SIGKILL)
     job = faulty.wait_job(job_id, lambda j: j.status in FINAL)
     assert job.status == "succeeded" and job.attempts == 1, job.error
     # The worker survived its run, resumed it from the checkpoint, and is still the same process.
