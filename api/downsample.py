@@ -38,7 +38,6 @@ def select_indices(series: Sequence[Sequence[float]], length: int, max_points: i
     return best
 
 
-
 def bucket_extremes(arrays: list[np.ndarray], length: int, buckets: int) -> list[int]:
     """The first and last index, and each series' min and max in each of `buckets` equal runs
     of the points between them (also how stored trace blocks are thinned)."""
