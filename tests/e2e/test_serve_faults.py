@@ -29,7 +29,7 @@ from tests.e2e.conftest import (
     submit,
     wait_for,
 )
-from tests.specs import RESUMABLE_SPEC, TINY_SPEC
+from tests.specs import RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
 from tests.waits import wait_until
 
 pytestmark = pytest.mark.timeout(scaled(300))
@@ -86,8 +86,7 @@ def test_a_killed_worker_is_restarted_and_its_job_resumes_as_if_uninterrupted(
 
     def past_a_checkpoint() -> bool:
         job = served.client.get(f"/v1/experiments/{job_id}").json()
-        saved = job["checkpoint_step"]
-        return saved is not None and job["progress"]["step"] > saved + 5
+        return resumable_mid_run(job["checkpoint_step"], job["progress"]["step"])
 
     wait_until(past_a_checkpoint, 120, "a checkpoint, and steps after it")
     worker = served.children()["worker"]
