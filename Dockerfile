@@ -14,6 +14,7 @@ RUN pip install --index-url "${TORCH_INDEX_URL}" "torch>=2.4,<2.14"
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gradcore gradcore
+COPY jobs jobs
 COPY api api
 COPY worker worker
 COPY cli cli

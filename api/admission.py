@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import limits, store
+from api import limits
 from api.errors import invalid
-from api.models import Job
 from gradcore.spec import ExperimentSpec
+from jobs import store
+from jobs.models import Job
 
 
 def admit(

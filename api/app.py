@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import auth, errors, limits
-from api.db import init_db, make_engine
 from api.routes import dashboard, events, experiments, exports, health, meta, metrics, sweeps
-from api.settings import Settings
-from worker.celery_app import make_celery
+from jobs.db import init_db, make_engine
+from jobs.queue import make_celery
+from jobs.settings import Settings
 
 DESCRIPTION = (
     "Runs gradient-flow experiments on recurrent networks as jobs and reports the gradient "

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import keys
 from api.errors import not_found
-from api.models import Job
+from jobs import keys
+from jobs.models import Job
 
 OPEN_PATHS: frozenset[str] = frozenset({"/v1/health", "/"})
 # The dashboard's page and scripts hold no data; they must load before the user can enter a key.

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from api.models import Job, SweepMember
 from api.sweeps import describe, label
+from jobs.models import Job, SweepMember
 
 # Norms that underflowed to 0.0 are drawn at float32's smallest normal instead of -inf.
 LOG_FLOOR = float(np.finfo(np.float32).tiny)

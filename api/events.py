@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from api.trace_read import Stored
+from jobs.trace_read import Stored
 
 RETRY_MS = 1000
 KEEPALIVE_S = 15.0

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.models import Job
-from api.settings import Settings
 from gradcore.estimate import RUN_OVERHEAD_BYTES, MemoryEstimate, estimate_memory, estimate_work
 from gradcore.spec import ExperimentSpec
+from jobs.models import Job
+from jobs.settings import Settings
 
 # Spec field -> the setting that bounds it.
 SPEC_LIMITS: dict[str, str] = {

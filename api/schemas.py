@@ -8,8 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.models import Job
-from api.result_view import RESULT_FIELDS
 from gradcore.result import (
     DynamicsTrace,
     GradNormTrace,
@@ -20,6 +18,8 @@ from gradcore.result import (
     WeightChangeTrace,
 )
 from gradcore.spec import Cell, ExperimentSpec, Task
+from jobs.models import Job
+from jobs.result_view import RESULT_FIELDS
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "diverged"]
 PAGE_SIZE_MAX = 200

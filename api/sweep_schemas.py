@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.models import FINAL_STATUSES, Job, Sweep, SweepMember
 from api.schemas import UtcDatetime
 from api.sweeps import sweep_size
+from jobs.models import FINAL_STATUSES, Job, Sweep, SweepMember
 
 DOTTED_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 SEEDS_MAX = 100

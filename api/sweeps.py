@@ -18,10 +18,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import store
 from api.errors import invalid
-from api.models import Job, Sweep, SweepMember
 from gradcore.spec import ExperimentSpec
+from jobs import store
+from jobs.models import Job, Sweep, SweepMember
 
 # A bad sweep lists this many bad combinations, enough to see the pattern without a wall of text.
 ERRORS_SHOWN = 5

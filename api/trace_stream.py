@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import trace_format as fmt
 from api.tidy import TIDY_PARTS, Row, tidy_rows
-from api.trace_probes import PROBE_COLUMNS, choose_probes, probe_rows, probe_value, read_probes
-from api.trace_read import Stored, step_pieces, view
+from jobs import trace_format as fmt
+from jobs.trace_probes import PROBE_COLUMNS, choose_probes, probe_rows, probe_value, read_probes
+from jobs.trace_read import Stored, step_pieces, view
 
 PROBES_PER_PIECE = 256
 # Each piece a StreamingResponse sends costs a hop to a worker thread: send fewer, larger ones.

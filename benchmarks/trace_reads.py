@@ -21,12 +21,12 @@ import httpx
 import numpy as np
 
 import gradcore
-from api import store
-from api.db import init_db, make_engine
-from api.settings import Settings
-from api.traces import append_slice
 from gradcore.result import Summary
 from gradcore.spec import ExperimentSpec
+from jobs import store
+from jobs.db import init_db, make_engine
+from jobs.settings import Settings
+from jobs.traces import append_slice
 
 SPEC = {"cell": "tanh", "task": "adding", "seq_len": 10, "hidden_size": 8, "probe_every": 100}
 TEMPLATE_STEPS = 1000

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from api.settings import Settings
 from cli.keys import add_keys_command, run_keys
 from cli.remote import REMOTE_COMMANDS, add_remote_commands, run_remote
+from jobs.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:

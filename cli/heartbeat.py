@@ -6,9 +6,9 @@ pings, but its heartbeat thread keeps writing to the database.
 
 from __future__ import annotations
 
-from api import store
-from api.db import init_db, make_engine
-from api.settings import Settings
+from jobs import store
+from jobs.db import init_db, make_engine
+from jobs.settings import Settings
 
 
 def worker_alive(settings: Settings, name: str) -> int:

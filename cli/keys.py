@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from api.settings import Settings
+from jobs.settings import Settings
 
 
 def add_keys_command(commands: argparse._SubParsersAction) -> None:
@@ -22,8 +22,8 @@ def add_keys_command(commands: argparse._SubParsersAction) -> None:
 
 
 def run_keys(args: argparse.Namespace, settings: Settings) -> int:
-    from api import keys
-    from api.db import init_db, make_engine
+    from jobs import keys
+    from jobs.db import init_db, make_engine
 
     engine = make_engine(settings)
     try:

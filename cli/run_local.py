@@ -16,7 +16,7 @@ from tqdm import tqdm
 import gradcore
 from gradcore.result import Progress
 from gradcore.spec import ExperimentSpec
-from worker.datasets import load_image_sets
+from jobs.datasets import load_image_sets
 
 
 def load_spec(path: Path) -> ExperimentSpec:

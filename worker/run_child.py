@@ -22,16 +22,16 @@ from multiprocessing.synchronize import Event
 from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
-from api import checkpoints, store, traces
-from api.db import make_engine
-from api.settings import Settings
 from gradcore.checkpoint import Checkpoint
 from gradcore.hooks import Resume, RunFacts, RunHooks
 from gradcore.result import Progress
 from gradcore.slices import TraceSlice
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks import needs_dataset
-from worker.datasets import load_image_set
+from jobs import checkpoints, store, traces
+from jobs.datasets import load_image_set
+from jobs.db import make_engine
+from jobs.settings import Settings
 from worker.throttle import Throttle
 from worker.torch_threads import apply_torch_threads
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
-from api.settings import Settings
+from jobs import store
+from jobs.settings import Settings
 from worker.run_child import Channels, child_main
 
 log = logging.getLogger(__name__)

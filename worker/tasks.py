@@ -19,10 +19,11 @@ from celery.exceptions import Reject
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store
-from api.db import init_db, make_engine
-from api.settings import Settings
-from worker.celery_app import RUN_EXPERIMENT, app
+from jobs import store
+from jobs.db import init_db, make_engine
+from jobs.queue import RUN_EXPERIMENT
+from jobs.settings import Settings
+from worker.celery_app import app
 from worker.job import Ending, run_job
 from worker.reconciler import reconcile, requeue_orphaned_jobs
 from worker.supervisor import prepare_run_process

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import store, sweeps
+from api import sweeps
 from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.errors import not_found
 from api.events import (
@@ -20,11 +20,12 @@ from api.events import (
     parse_last_event_id,
     stream,
 )
-from api.models import FINAL_STATUSES, Job, Sweep
 from api.routes.sweeps import sweep_or_404
 from api.schemas import ProgressOut
-from api.trace_format import STEP_PARTS
-from api.trace_read import Stored, read_slice
+from jobs import store
+from jobs.models import FINAL_STATUSES, Job, Sweep
+from jobs.trace_format import STEP_PARTS
+from jobs.trace_read import Stored, read_slice
 
 router = APIRouter(tags=["events"])
 EVENT_STREAM = {200: {"content": {"text/event-stream": {}}, "description": "the event stream"}}

@@ -9,10 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from kombu.exceptions import OperationalError
 
-from api import admission, store
+from api import admission
 from api.deps import CeleryDep, IdempotencyKey, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
-from api.models import Job
 from api.schemas import (
     ExperimentBrief,
     ExperimentOut,
@@ -21,12 +20,14 @@ from api.schemas import (
     ResultOut,
     ResultQuery,
 )
-from api.trace_read import Stored, view
 from api.trace_stream import json_chunks, marks
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks import needs_dataset
-from worker.celery_app import enqueue
-from worker.datasets import available_datasets
+from jobs import store
+from jobs.datasets import available_datasets
+from jobs.models import Job
+from jobs.queue import enqueue
+from jobs.trace_read import Stored, view
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/experiments", tags=["experiments"])

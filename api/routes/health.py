@@ -8,9 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api import store
 from api.deps import CeleryDep, SessionDep, SettingsDep
 from api.schemas import Check, HealthOut, WorkerOut
+from jobs import store
 
 router = APIRouter(tags=["service"])
 

@@ -8,8 +8,6 @@ from typing import get_args
 from fastapi import APIRouter
 
 from api.deps import SettingsDep
-from api.models import STATUSES
-from api.result_view import RESULT_FIELDS
 from api.schemas import EstimateOut, MetaOut
 from gradcore import estimate
 from gradcore.spec import (
@@ -26,7 +24,9 @@ from gradcore.spec import (
     TrainingSpec,
 )
 from gradcore.tasks import describe_tasks
-from worker.datasets import available_datasets
+from jobs.datasets import available_datasets
+from jobs.models import STATUSES
+from jobs.result_view import RESULT_FIELDS
 
 router = APIRouter(tags=["service"])
 

@@ -14,9 +14,9 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api import store
 from api.deps import CeleryDep, SessionDep, SettingsDep
-from api.models import STATUSES, Job, Sweep
+from jobs import store
+from jobs.models import STATUSES, Job, Sweep
 
 router = APIRouter(tags=["service"])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from kombu.exceptions import OperationalError
 
-from api import limits, store, sweeps
+from api import limits, sweeps
 from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid
-from api.models import Sweep
 from api.schemas import OFFSET_MAX
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
-from api.trace_probes import last_probe_curve
-from worker.celery_app import enqueue
+from jobs import store
+from jobs.models import Sweep
+from jobs.queue import enqueue
+from jobs.trace_probes import last_probe_curve
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
-from api import store, traces
 from api.app import create_app
-from api.db import init_db, make_engine
-from api.settings import Settings
 from cli.serve import start_embedded_redis
 from gradcore.result import ExperimentResult
+from jobs import store, traces
+from jobs.db import init_db, make_engine
+from jobs.settings import Settings
 from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 from tests.specs import TINY_SPEC
 

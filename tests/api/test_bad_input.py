@@ -81,7 +81,7 @@ invalid_fields: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
 
 @pytest.fixture(scope="module")
 def app_client(tmp_path_factory: pytest.TempPathFactory, broker_url: str):
-    from api.settings import Settings
+    from jobs.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad"), redis_url=broker_url)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

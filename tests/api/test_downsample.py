@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.downsample import select_indices
+from jobs.downsample import select_indices
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
 

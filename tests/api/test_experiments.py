@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.models import TraceBlock, TraceProbe
+from jobs.models import TraceBlock, TraceProbe
 from tests.specs import TINY_SPEC
 
 

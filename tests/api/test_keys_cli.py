@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from api import keys
-from api.db import init_db, make_engine
-from api.settings import Settings
 from cli.__main__ import main
 from cli.serve import refuse_open_exposure
+from jobs import keys
+from jobs.db import init_db, make_engine
+from jobs.settings import Settings
 from tests.e2e.conftest import free_port, service_env
 
 

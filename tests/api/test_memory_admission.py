@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 import gradcore
 from api.app import create_app
-from api.settings import WORKER_MEMORY_FRACTION, Settings, default_worker_memory_bytes
 from gradcore.estimate import estimate_peak_bytes, estimate_work
 from gradcore.spec import ExperimentSpec
+from jobs.settings import WORKER_MEMORY_FRACTION, Settings, default_worker_memory_bytes
 
 LIST = "/v1/experiments"
 # One step under the default cost limit (1e14), yet tens of GiB of activations.

@@ -9,14 +9,14 @@ import io
 from fastapi.testclient import TestClient
 from sqlalchemy import JSON, Column, ForeignKey, MetaData, String, Table, inspect, text
 
-from api import store, traces
 from api.app import create_app
-from api.db import init_db, make_engine
-from api.migrate import JOB_COLUMNS
-from api.result_view import RESULT_FIELDS
-from api.settings import Settings
 from gradcore.result import ExperimentResult
 from gradcore.spec import ExperimentSpec
+from jobs import store, traces
+from jobs.db import init_db, make_engine
+from jobs.migrate import JOB_COLUMNS
+from jobs.result_view import RESULT_FIELDS
+from jobs.settings import Settings
 from tests.api.conftest import RESULT_SPEC
 from tests.traces import slice_between, traces_of, view_result
 

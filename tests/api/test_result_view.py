@@ -1,4 +1,4 @@
-"""The reference read (tests/traces.py view_result, which api.trace_read is checked against in
+"""The reference read (tests/traces.py view_result, which jobs.trace_read is checked against in
 test_traces.py) on the optional parts: map probes (dynamics) and Hessian-free traces."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 import gradcore
-from api.result_view import RESULT_FIELDS
 from gradcore.spec import ExperimentSpec
+from jobs.result_view import RESULT_FIELDS
 from tests.traces import view_result
 
 SMALL = {"task": "adding", "seq_len": 8, "hidden_size": 4, "batch_size": 4}

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api import keys
 from api.app import create_app
-from api.settings import Settings
+from jobs import keys
+from jobs.settings import Settings
 from tests.specs import TINY_SPEC
 
 HEALTH, LIST = "/v1/health", "/v1/experiments"

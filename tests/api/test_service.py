@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api import store
 from api.app import create_app
-from api.settings import Settings
 from cli.heartbeat import worker_alive
+from jobs import store
+from jobs.settings import Settings
 from tests.specs import TINY_SPEC
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.models import Job
-from api.settings import Settings
+from jobs.models import Job
+from jobs.settings import Settings
 from tests.specs import TINY_SPEC
 
 BASE = {key: value for key, value in TINY_SPEC.items() if key != "cell"}

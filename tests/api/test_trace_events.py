@@ -9,10 +9,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api import store, traces
 from api.events import parse_last_event_id, stream
 from api.routes.events import _job_reader, _trace_reader
 from gradcore.result import ExperimentResult
+from jobs import store, traces
 from tests.api.conftest import RESULT_SPEC
 from tests.traces import concat, slice_between, traces_of
 

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
-from api import store
-from api import trace_format as fmt
-from api.models import Job
-from api.result_view import RESULT_FIELDS, SERIES
-from api.traces import append_slice, load_traces, read_view, truncate_after
 from gradcore.spec import ExperimentSpec
+from jobs import store
+from jobs import trace_format as fmt
+from jobs.models import Job
+from jobs.result_view import RESULT_FIELDS, SERIES
+from jobs.traces import append_slice, load_traces, read_view, truncate_after
 from tests.specs import TINY_SPEC
 from tests.traces import long_run, slice_between, traces_of, view_result
 

@@ -24,8 +24,8 @@ import httpx
 import pytest
 import redis
 
-from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
+from jobs.settings import Settings
 from tests.specs import TINY_SPEC
 from tests.waits import scaled
 from worker.reconciler import drop_unacked

@@ -19,13 +19,13 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 import gradcore
-from api import store, traces
-from api.db import init_db, make_engine
-from api.models import Job
-from api.settings import Settings
 from cli.serve import Child, api_command, worker_command
 from gradcore.slices import TRACE_PARTS
 from gradcore.spec import ExperimentSpec
+from jobs import store, traces
+from jobs.db import init_db, make_engine
+from jobs.models import Job
+from jobs.settings import Settings
 from tests.e2e.conftest import (
     LONG_SPEC,
     REAL_REDIS_URL,

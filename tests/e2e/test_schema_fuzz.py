@@ -20,8 +20,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from api.settings import Settings
 from cli.serve import Child, api_command
+from jobs.settings import Settings
 from tests.e2e.conftest import (
     READY_TIMEOUT_S,
     REAL_REDIS_URL,

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 import gradcore
-from api import store
-from api.db import init_db, make_engine
-from api.settings import Settings
 from gradcore.slices import TRACE_PARTS
 from gradcore.spec import ExperimentSpec
+from jobs import store
+from jobs.db import init_db, make_engine
+from jobs.settings import Settings
 from tests.e2e.conftest import (
     LONG_SPEC,
     Served,

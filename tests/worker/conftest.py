@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import init_db, make_engine
-from api.settings import Settings
+from jobs.db import init_db, make_engine
+from jobs.settings import Settings
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import checkpoints, store, traces
 from gradcore.spec import ExperimentSpec
+from jobs import checkpoints, store, traces
 from tests.waits import wait_until
 from worker.job import Ending, run_job
 from worker.throttle import Throttle

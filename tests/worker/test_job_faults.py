@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import gradcore
-from api import store, traces
-from api.models import Job
 from gradcore.slices import TRACE_PARTS
 from gradcore.spec import ExperimentSpec
+from jobs import store, traces
+from jobs.models import Job
 from tests.waits import scaled, wait_until
 from tests.worker.test_job import (
     ENDLESS,

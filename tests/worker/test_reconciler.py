@@ -16,13 +16,13 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import checkpoints, store
-from api.db import init_db, make_engine
-from api.models import Job, utcnow
-from api.settings import Settings
 from gradcore.spec import ExperimentSpec
+from jobs import checkpoints, store
+from jobs.db import init_db, make_engine
+from jobs.models import Job, utcnow
+from jobs.queue import enqueue, make_celery
+from jobs.settings import Settings
 from tests.e2e.conftest import REAL_REDIS_URL, drop_queue, redis_reachable
-from worker.celery_app import enqueue, make_celery
 from worker.reconciler import UNACKED_KEY, live_message_ids, reconcile, requeue_orphaned_jobs
 
 pytestmark = pytest.mark.skipif(

@@ -8,7 +8,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from api.settings import Settings
+from jobs.settings import Settings
 from worker.torch_threads import apply_torch_threads
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.migrate import add_job_columns, convert_legacy_results
-from api.models import Base
-from api.settings import Settings
+from jobs.migrate import add_job_columns, convert_legacy_results
+from jobs.models import Base
+from jobs.settings import Settings
 
 # The API and the worker are separate processes writing one SQLite file: WAL lets readers run
 # beside the writer, and the busy timeout makes a writer wait for the lock instead of failing.
@@ -40,7 +40,7 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def init_db(engine: Engine) -> sessionmaker[Session]:
-    """Create missing tables, migrate what an earlier version made (api/migrate.py), and
+    """Create missing tables, migrate what an earlier version made (jobs/migrate.py), and
     return the session factory."""
     sessions = sessionmaker(engine, expire_on_commit=False)
     # The API and the worker start together; both check-then-create, so the loser of that race

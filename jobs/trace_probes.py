@@ -10,11 +10,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.downsample import select_indices
-from api.models import Job, TraceProbe
+from jobs.downsample import select_indices
+from jobs.models import Job, TraceProbe
 
 if TYPE_CHECKING:
-    from api.trace_read import Stored
+    from jobs.trace_read import Stored
 
 
 def choose_probes(

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from api.models import Job, Worker, utcnow
 from gradcore.result import Progress, Summary
 from gradcore.spec import ExperimentSpec
+from jobs.models import Job, Worker, utcnow
 
 # gradcore's outcome of a run -> the job's end state.
 OUTCOME_STATUS: dict[str, str] = {

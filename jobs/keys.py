@@ -16,7 +16,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.models import ApiKey, utcnow
+from jobs.models import ApiKey, utcnow
 
 TOKEN = re.compile(r"^gf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 

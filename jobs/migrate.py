@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.traces import store_slice
+from jobs.traces import store_slice
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Database tables. The job row is the truth about a job, its summary included.
 
-A run's traces live in tables of their own (layout: api/trace_format.py), so that listing and
+A run's traces live in tables of their own (layout: jobs/trace_format.py), so that listing and
 polling jobs never reads them; `ON DELETE CASCADE` removes them with their job even when a
 worker stores a slice concurrently.
 """
@@ -113,7 +113,7 @@ class TraceProbe(Base):
 
 
 class JobCheckpoint(Base):
-    """A running job's newest checkpoint (see api/checkpoints.py and gradcore.checkpoint)."""
+    """A running job's newest checkpoint (see jobs/checkpoints.py and gradcore.checkpoint)."""
 
     __tablename__ = "job_checkpoints"
 
@@ -162,7 +162,7 @@ class SweepMember(Base):
 
 
 class ApiKey(Base):
-    """An API key (see api/keys.py): the public id owns jobs; only the secret's hash is kept."""
+    """An API key (see jobs/keys.py): the public id owns jobs; only the secret's hash is kept."""
 
     __tablename__ = "api_keys"
 

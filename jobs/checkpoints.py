@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.orm import Session
 
-from api.models import Job, JobCheckpoint, utcnow
+from jobs.models import Job, JobCheckpoint, utcnow
 
 
 def save(session: Session, job_id: str, attempt: int, step: int, data: bytes) -> bool:

@@ -1,9 +1,9 @@
 """A run's traces, stored as they come: the worker appends slices; readers read any range.
 
-`append_slice` stores one slice (see api/trace_format.py for the layout) in one transaction,
+`append_slice` stores one slice (see jobs/trace_format.py for the layout) in one transaction,
 fenced by the attempt: it stores nothing unless the job is running that attempt. Its cost is
 that of the slice plus at most the one block it continues, never the whole run. Readers live in
-api/trace_read.py and api/trace_stream.py; this module re-exports the two the worker and the
+jobs/trace_read.py and api/trace_stream.py; this module re-exports the two the worker and the
 tests use.
 """
 
@@ -15,9 +15,9 @@ import numpy as np
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from api import trace_format as fmt
-from api.models import Job, TraceBlock, TraceProbe
-from api.trace_read import load_traces, read_view
+from jobs import trace_format as fmt
+from jobs.models import Job, TraceBlock, TraceProbe
+from jobs.trace_read import load_traces, read_view
 
 __all__ = ["append_slice", "load_traces", "read_view", "store_slice", "truncate_after"]
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from api.downsample import bucket_extremes
-from api.result_view import SERIES
+from jobs.downsample import bucket_extremes
+from jobs.result_view import SERIES
 
 BLOCK_STEPS = 1024
 THIN_STRIDE = 128

@@ -1,5 +1,5 @@
 """The parts of a result, and for each trace part the series a downsampled read keeps the
-extremes of (api/trace_read.py): per probe, `hidden_grad` keeps its whole curve of T numbers,
+extremes of (jobs/trace_read.py): per probe, `hidden_grad` keeps its whole curve of T numbers,
 chosen by the series below.
 """
 

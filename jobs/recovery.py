@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.models import Job, JobCheckpoint, utcnow
-from api.store import NOT_STARTED, update_jobs
+from jobs.models import Job, JobCheckpoint, utcnow
+from jobs.store import NOT_STARTED, update_jobs
 
 
 def lost_jobs(session: Session, silent_since: datetime) -> list[tuple[str, int]]:

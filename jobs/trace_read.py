@@ -4,8 +4,8 @@ Every read is bounded by a `Stored` cursor taken from the job row when the read 
 last stored step and probe count), so columns stay aligned while a running job appends.
 
 A downsampled per-step part reads the full rows of at most the two blocks at the ends of the
-range and only the thin copies (api/trace_format.py) of the blocks between, then min-max
-bucketing (api/downsample.py) picks among those rows. Probes are chosen by their small series
+range and only the thin copies (jobs/trace_format.py) of the blocks between, then min-max
+bucketing (jobs/downsample.py) picks among those rows. Probes are chosen by their small series
 column; only the chosen probes' curves are read.
 """
 
@@ -19,11 +19,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import trace_format as fmt
-from api.downsample import segment_extremes, select_indices
-from api.models import Job, TraceBlock
-from api.result_view import RESULT_FIELDS, SERIES
-from api.trace_probes import choose_probes, read_probes
+from jobs import trace_format as fmt
+from jobs.downsample import segment_extremes, select_indices
+from jobs.models import Job, TraceBlock
+from jobs.result_view import RESULT_FIELDS, SERIES
+from jobs.trace_probes import choose_probes, read_probes
 
 
 @dataclass(frozen=True)
