@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "serve",
         help="API, one worker and (unless REDIS_URL is set) an embedded Redis; Ctrl-C stops",
-        description="Configured by environment variables; see the README's configuration table.",
+        description="Configured by environment variables; see docs/operations.md.",
     )
     run = commands.add_parser("run", help="run one spec here and write its result JSON")
     run.add_argument("spec", type=Path, help="experiment spec JSON (the API's POST body)")
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     alive = commands.add_parser("worker-alive", help="exit 0 if the named worker beat recently")
     alive.add_argument("name", help="the worker's Celery hostname, e.g. gradflow@HOST")
+    commands.add_parser("reference", help="print docs/reference.md: every spec and result field")
     add_keys_command(commands)
     add_remote_commands(commands)
     args = parser.parse_args(argv)
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_remote(args)
     if args.command == "keys":
         return run_keys(args, settings)
+    if args.command == "reference":
+        from cli.reference import main as print_reference
+
+        print_reference()
+        return 0
     if args.command == "worker-alive":
         from cli.heartbeat import worker_alive
 
