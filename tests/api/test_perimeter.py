@@ -48,3 +48,18 @@ def test_only_the_configured_host_names_are_answered(settings: Settings) -> None
             assert refused.status_code == 400, host
         listed = client.get("/v1/experiments", headers={"Host": "localhost"}).json()
         assert listed["total"] == 0  # nothing was submitted
+
+
+def test_a_405_allows_every_method_its_path_documents(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    concrete = {template: template.replace("{job_id}", "0" * 32) for template in paths}
+    concrete = {t: p.replace("{sweep_id}", "0" * 32) for t, p in concrete.items()}
+    # GET and DELETE of one experiment are two routes; Starlette's own Allow named one.
+    assert set(paths["/v1/experiments/{job_id}"]) == {"get", "delete"}
+    for template, operations in paths.items():
+        refused = client.request("PATCH", concrete[template])
+        assert refused.status_code == 405, template
+        documented = {method.upper() for method in operations}
+        if "GET" in documented:
+            documented.add("HEAD")
+        assert set(refused.headers["allow"].split(", ")) == documented, template
