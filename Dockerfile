@@ -23,6 +23,9 @@ RUN pip install .
 RUN useradd --create-home --uid 1000 gradflow \
     && mkdir -p /data/datasets && chown -R gradflow /data
 USER gradflow
+# The API trusts HOST to be the address uvicorn binds: beyond loopback it will not start
+# without an API key (or GRADFLOW_TRUST_NETWORK=1). Other machines' host names for it go in
+# GRADFLOW_ALLOWED_HOSTS.
 ENV GRADFLOW_DATA_DIR=/data HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
 

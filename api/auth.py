@@ -11,7 +11,6 @@ key's id travels in the request state, where `deps.OwnerDep` reads it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -20,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import not_found
+from api.ids import checked_id
 from jobs import keys
 from jobs.models import Job
 
@@ -28,7 +28,6 @@ OPEN_PATHS: frozenset[str] = frozenset({"/v1/health", "/"})
 OPEN_PREFIXES: tuple[str, ...] = ("/static/",)
 # Path parameters that name an owned row, and the table it is in.
 OWNED: dict[str, Any] = {"job_id": Job}
-ROW_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class BearerAuth:
@@ -79,9 +78,8 @@ def owned_rows_only(request: Request) -> None:
         row_id = request.path_params.get(param)
         if row_id is None:
             continue
-        # Never handed to the database: some ids (a NUL byte, say) are errors there.
-        if not ROW_ID.match(row_id):
-            raise not_found("experiment", row_id)
+        # Never handed to the database malformed: some ids (a NUL byte, say) are errors there.
+        checked_id("experiment", row_id)
         owner = request.state.owner
         if owner is None:
             continue

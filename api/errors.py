@@ -8,16 +8,27 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 # Cross-field checks (e.g. ExperimentSpec's) raise "field.path: why"; pydantic locates those at
 # the model itself, so the field is read back from the message.
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*): ")
 
+# Specs convert no types (gradcore.spec_parts.STRICT); a refused type says so.
+_STRICT_TYPES = {
+    "int_type": 'types are not converted, so neither "50" nor 50.0 is an integer',
+    "float_type": 'types are not converted, so "0.5" is not a number (0.5 and 1 are)',
+    "bool_type": 'types are not converted, so neither 1 nor "true" is a boolean',
+}
+
 
 def not_found(kind: str, ident: str) -> HTTPException:
-    return HTTPException(404, f"{kind} {ident} not found; GET /v1/experiments lists the ids")
+    """404 for an id of `kind` ("experiment", "sweep") that names nothing the caller may see."""
+    return HTTPException(404, f"{kind} {ident} not found; GET /v1/{kind}s lists the ids")
 
 
 def _locate(error: dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +37,8 @@ def _locate(error: dict[str, Any]) -> dict[str, Any]:
     loc = tuple(error.get("loc", ()))
     if match and len(loc) == 1:
         error["loc"] = (*loc, *match.group(1).split("."))
+    if error.get("type") in _STRICT_TYPES:
+        error["msg"] = f"{error['msg']}: {_STRICT_TYPES[error['type']]}"
     if "ctx" in error:
         # A validator's exception object has no JSON form; its message is already in "msg".
         error["ctx"] = {k: v for k, v in error["ctx"].items() if not isinstance(v, Exception)}
@@ -58,5 +71,24 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(errors))})
 
 
+def _documented_methods(request: Request) -> set[str]:
+    """Every method the OpenAPI document lists at this path (HEAD with GET). Starlette's 405
+    names only the first route whose path matches, while GET and DELETE of one resource are
+    two routes."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return methods | {"HEAD"} if "GET" in methods else methods
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    methods = _documented_methods(request) if exc.status_code == 405 else None
+    if methods:  # else an undocumented route (the dashboard's): Starlette's own Allow holds
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -54,9 +54,15 @@ class ResultQuery(BaseModel):
     fields: str | None = Field(
         None,
         description=f"Comma-separated parts to return, of: {', '.join(RESULT_FIELDS)}. Unset: all.",
+        # Stated in the schema; enforced by _known_fields, whose message lists the names.
+        json_schema_extra={
+            "pattern": f"^({'|'.join(RESULT_FIELDS)})(,({'|'.join(RESULT_FIELDS)}))*$"
+        },
     )
     step_from: int | None = Field(None, ge=0, description="Keep trace entries with step >= this")
-    step_to: int | None = Field(None, ge=0, description="Keep trace entries with step <= this")
+    step_to: int | None = Field(
+        None, ge=0, description="Keep trace entries with step <= this; at least step_from"
+    )
     max_points: int | None = Field(
         None,
         ge=2,

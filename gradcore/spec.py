@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gradcore.spec_parts import (
     INDRNN_RECURRENT_INITS,
@@ -29,6 +29,7 @@ from gradcore.spec_parts import (
 )
 
 __all__ = [
+    "CROSS_FIELD_RULES",
     "FEEDFORWARD_CELLS",
     "INDRNN_RECURRENT_INITS",
     "LIMITS",
@@ -87,10 +88,43 @@ MIN_SEQ_LEN: dict[str, int] = {
 Dataset = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
+def _fixed_lengths() -> str:
+    by_length: dict[int, list[str]] = {}
+    for task, length in PIXEL_TASK_LENGTH.items():
+        by_length.setdefault(length, []).append(task)
+    return "; ".join(f"{length} for {', '.join(tasks)}" for length, tasks in by_length.items())
+
+
+# The rules across fields that `_check_combination` enforces, stated in the JSON schema's
+# description since the schema's per-field bounds cannot say them.
+CROSS_FIELD_RULES: tuple[str, ...] = (
+    f"recurrent cells take at most {int(LIMITS['num_layers_max'])} layers",
+    f"pixel tasks fix seq_len: {_fixed_lengths()}",
+    "seq_len is at least "
+    + ", ".join(f"{length} for {task}" for task, length in MIN_SEQ_LEN.items() if length > 1),
+    f"the {' and '.join(FEEDFORWARD_CELLS)} cells run on pixel tasks only, with no probes and "
+    "no identity init for cnn",
+    f"indrnn's init.recurrent is one of {', '.join(INDRNN_RECURRENT_INITS)}",
+    "init.forget_bias applies to lstm only",
+    "the esn block applies to the esn cell only, whose init stays at its defaults",
+    "probes.lyapunov_exponents is at most the state size (hidden_size; twice it for lstm)",
+    "training.mode uoro is for recurrent cells other than esn",
+    "optimizer hessian_free needs training.mode bptt and a cell other than esn",
+)
+
+
 class ExperimentSpec(BaseModel):
     """One gradient-flow experiment. Only `cell`, `task` and `seq_len` are required."""
 
-    model_config = STRICT
+    model_config = STRICT | ConfigDict(
+        json_schema_extra={
+            "description": "One gradient-flow experiment. Only `cell`, `task` and `seq_len` "
+            "are required. Rules across fields (a 422 names the field at fault): "
+            + "; ".join(CROSS_FIELD_RULES)
+            + ". A server also refuses a spec whose estimated work or memory exceeds its "
+            "limits (GET /v1/meta; POST /v1/estimate says beforehand)."
+        }
+    )
 
     cell: Cell
     task: Task

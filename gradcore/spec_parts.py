@@ -43,8 +43,10 @@ LIMITS: dict[str, float] = {
 }
 
 
-# Specs are immutable data that reject unknown fields.
-STRICT = ConfigDict(extra="forbid", frozen=True)
+# Specs are immutable data that reject unknown fields and convert no types: clients generate
+# specs from the schema, so "50" or 50.0 for an integer is their bug, said at once. An integer
+# is a number, so it stands wherever a float is expected.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class InitSpec(BaseModel):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 # A run may use this share of the machine's memory by default: the rest is left to the worker,
@@ -48,7 +49,24 @@ class Settings(BaseSettings):
         description="Celery broker. Unset: `cli serve` starts an embedded Redis; the API or a "
         f"worker started alone use {LOCAL_REDIS_URL}.",
     )
-    host: str = Field("127.0.0.1", validation_alias="HOST", description="API bind address")
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias="HOST",
+        description="API bind address. The API trusts it to be the address uvicorn binds "
+        "(uvicorn does not say): beyond loopback it refuses to start without an API key.",
+    )
+    trust_network: bool = Field(
+        False,
+        description="Serve without API keys on a HOST beyond loopback: anyone who can reach "
+        "it may run jobs and read every result. For a network you trust; logged as a warning "
+        "at every start.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the API answers to besides 127.0.0.1, localhost and [::1], "
+        "comma-separated ('*.example.org' matches subdomains, '*' any name). Other Host "
+        "headers get 400, so a web page cannot reach the API through DNS rebinding.",
+    )
     port: int = Field(8000, ge=1, le=65535, validation_alias="PORT", description="API port")
     queue: str = Field(
         "gradflow",
@@ -150,6 +168,13 @@ class Settings(BaseSettings):
         description="torch intra-op threads of each worker process; 0: torch's default "
         "(one per core).",
     )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     @property
     def broker_url(self) -> str:

@@ -23,3 +23,11 @@ def test_redis_and_postgres_are_unpublished_and_need_passwords() -> None:
 
 def test_the_api_is_published_on_loopback_unless_told_otherwise() -> None:
     assert COMPOSE["services"]["api"]["ports"] == ["${GRADFLOW_PUBLISH:-127.0.0.1:8000}:8000"]
+
+
+def test_the_api_answers_to_its_service_name_and_is_told_its_bind_address() -> None:
+    api = COMPOSE["services"]["api"]["environment"]
+    assert "api" in api["GRADFLOW_ALLOWED_HOSTS"].split(",")
+    # The API trusts HOST to be what uvicorn binds (jobs/exposure.py): the image passes it on.
+    dockerfile = (Path(__file__).parents[1] / "Dockerfile").read_text()
+    assert '--host \\"$HOST\\"' in dockerfile and api["HOST"] == "0.0.0.0"

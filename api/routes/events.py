@@ -20,6 +20,8 @@ from api.events import (
     parse_last_event_id,
     stream,
 )
+from api.ids import JobId, SweepId
+from api.responses import refusals
 from api.routes.sweeps import sweep_or_404
 from api.schemas import ProgressOut
 from jobs import store
@@ -28,7 +30,10 @@ from jobs.trace_format import STEP_PARTS
 from jobs.trace_read import Stored, read_slice
 
 router = APIRouter(tags=["events"])
-EVENT_STREAM = {200: {"content": {"text/event-stream": {}}, "description": "the event stream"}}
+EVENT_STREAM = {
+    200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
+    204: {"description": "Last-Event-ID is at or past the end: nothing more will come"},
+} | refusals(404)
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 
@@ -131,7 +136,7 @@ def _respond(
 
 @router.get("/experiments/{job_id}/events", responses=EVENT_STREAM)
 def experiment_events(
-    job_id: str, request: Request, settings: SettingsDep, last_event_id: LastEventId = None
+    job_id: JobId, request: Request, settings: SettingsDep, last_event_id: LastEventId = None
 ) -> Response:
     """`traces` events with the trace data stored since the previous one (slice-shaped: new
     loss, gradient-norm and weight-change points, each new probe's |dL/dh_t| curves), `status`
@@ -147,7 +152,7 @@ def experiment_events(
 
 @router.get("/sweeps/{sweep_id}/events", responses=EVENT_STREAM)
 def sweep_events(
-    sweep_id: str,
+    sweep_id: SweepId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -12,6 +12,8 @@ from kombu.exceptions import OperationalError
 from api import admission
 from api.deps import CeleryDep, IdempotencyKey, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
+from api.ids import JobId
+from api.responses import SUBMISSION, refusals
 from api.schemas import (
     ExperimentBrief,
     ExperimentOut,
@@ -40,7 +42,13 @@ def _job_or_404(session: SessionDep, job_id: str) -> Job:
     return job
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExperimentOut,
+    responses={200: {"model": ExperimentOut, "description": "An Idempotency-Key replay"}}
+    | refusals(*SUBMISSION),
+)
 def submit(
     spec: ExperimentSpec,
     request: Request,
@@ -95,8 +103,8 @@ def list_experiments(
     )
 
 
-@router.get("/{job_id}", response_model=ExperimentOut)
-def get_experiment(job_id: str, session: SessionDep) -> ExperimentOut:
+@router.get("/{job_id}", response_model=ExperimentOut, responses=refusals(404))
+def get_experiment(job_id: JobId, session: SessionDep) -> ExperimentOut:
     return ExperimentOut.from_job(_job_or_404(session, job_id))
 
 
@@ -105,11 +113,11 @@ def get_experiment(job_id: str, session: SessionDep) -> ExperimentOut:
     response_model=None,
     responses={
         200: {"model": ResultOut, "description": "the result, or so far (partial) while running"},
-        409: {"description": "queued, or ended without results"},
-    },
+    }
+    | refusals(404, 409),
 )
 def get_results(
-    job_id: str, request: Request, session: SessionDep, query: Annotated[ResultQuery, Query()]
+    job_id: JobId, request: Request, session: SessionDep, query: Annotated[ResultQuery, Query()]
 ) -> Response:
     """The stored traces and summary. While the job runs: what it has stored so far, with
     `partial: true`. Without max_points the document is streamed as it is read."""
@@ -140,8 +148,13 @@ def stored_result(session: SessionDep, job_id: str) -> Stored:
     return Stored.of(job)
 
 
-@router.post("/{job_id}/cancel", response_model=ExperimentOut)
-def cancel(job_id: str, session: SessionDep, response: Response) -> ExperimentOut:
+@router.post(
+    "/{job_id}/cancel",
+    response_model=ExperimentOut,
+    responses={202: {"model": ExperimentOut, "description": "Stops at its next check"}}
+    | refusals(404, 409),
+)
+def cancel(job_id: JobId, session: SessionDep, response: Response) -> ExperimentOut:
     job = _job_or_404(session, job_id)
     cancelled = store.cancel_job(session, job_id)
     session.refresh(job)
@@ -152,7 +165,7 @@ def cancel(job_id: str, session: SessionDep, response: Response) -> ExperimentOu
     return ExperimentOut.from_job(job)
 
 
-@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(job_id: str, session: SessionDep) -> None:
+@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=refusals(404))
+def delete(job_id: JobId, session: SessionDep) -> None:
     if not store.delete_job(session, job_id):
         raise not_found("experiment", job_id)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import SessionDep
+from api.ids import JobId
+from api.responses import refusals
 from api.routes.experiments import stored_result
 from api.schemas import ResultQuery
 from api.tidy import csv_chunks
@@ -25,10 +27,11 @@ router = APIRouter(tags=["experiments"])
             "description": "series,step,time_step,value. X-Gradflow-Partial: true while the "
             "job runs (the rows stored so far); X-Gradflow-Last-Step: the last step stored.",
         }
-    },
+    }
+    | refusals(404, 409),
 )
 def results_csv(
-    job_id: str, request: Request, session: SessionDep, query: Annotated[ResultQuery, Query()]
+    job_id: JobId, request: Request, session: SessionDep, query: Annotated[ResultQuery, Query()]
 ) -> StreamingResponse:
     """The result in tidy long form, one row per step and series (hidden_grad: per time step
     too); the same `fields`, step range and `max_points` as GET .../results, partial too."""

@@ -8,6 +8,7 @@ from typing import get_args
 from fastapi import APIRouter
 
 from api.deps import SettingsDep
+from api.responses import BODY, refusals
 from api.schemas import EstimateOut, MetaOut
 from gradcore import estimate
 from gradcore.spec import (
@@ -64,7 +65,7 @@ def meta(settings: SettingsDep) -> MetaOut:
     )
 
 
-@router.post("/estimate", response_model=EstimateOut)
+@router.post("/estimate", response_model=EstimateOut, responses=refusals(*BODY))
 def estimate_spec(spec: ExperimentSpec, settings: SettingsDep) -> EstimateOut:
     """The memory and work a spec would need, against this server's limits (nothing is run)."""
     memory = estimate.estimate_memory(spec)

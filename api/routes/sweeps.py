@@ -11,7 +11,9 @@ from kombu.exceptions import OperationalError
 from api import limits, sweeps
 from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
-from api.errors import invalid
+from api.errors import invalid, not_found
+from api.ids import SweepId
+from api.responses import SUBMISSION, refusals
 from api.schemas import OFFSET_MAX
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
 from jobs import store
@@ -23,19 +25,20 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 
-def sweep_not_found(sweep_id: str) -> HTTPException:
-    return HTTPException(404, f"sweep {sweep_id} not found; GET /v1/sweeps lists the ids")
-
-
 def sweep_or_404(session: SessionDep, sweep_id: str, owner: str | None) -> Sweep:
     """The sweep; another API key's is a 404, like an id that does not exist."""
     sweep = session.get(Sweep, sweep_id)
     if sweep is None or (owner is not None and sweep.owner != owner):
-        raise sweep_not_found(sweep_id)
+        raise not_found("sweep", sweep_id)
     return sweep
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SweepOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SweepOut,
+    responses=refusals(*SUBMISSION),
+)
 def submit_sweep(
     body: SweepIn,
     request: Request,
@@ -95,19 +98,21 @@ def list_sweeps(
     )
 
 
-@router.get("/{sweep_id}", response_model=SweepOut)
-def get_sweep(sweep_id: str, session: SessionDep, owner: OwnerDep) -> SweepOut:
+@router.get("/{sweep_id}", response_model=SweepOut, responses=refusals(404))
+def get_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> SweepOut:
     sweep = sweep_or_404(session, sweep_id, owner)
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
 
 
-@router.get("/{sweep_id}/compare", response_model=Comparison)
+@router.get("/{sweep_id}/compare", response_model=Comparison, responses=refusals(404))
 def compare(
-    sweep_id: str,
+    sweep_id: SweepId,
     session: SessionDep,
     owner: OwnerDep,
-    metric: Annotated[str, Query(description=f"one of {', '.join(METRICS)}")] = "final_loss",
-    x: Annotated[str | None, Query(description="grid axis across; default: the first")] = None,
+    metric: Annotated[str, Query(json_schema_extra={"enum": list(METRICS)})] = "final_loss",
+    x: Annotated[
+        str | None, Query(description="a grid axis of the sweep; default: the first")
+    ] = None,
 ) -> Comparison:
     sweep = sweep_or_404(session, sweep_id, owner)
     if metric not in METRICS:
@@ -121,8 +126,8 @@ def compare(
     return compare_scalar(sweep.grid, rows, metric, axis)
 
 
-@router.post("/{sweep_id}/cancel", response_model=SweepOut)
-def cancel_sweep(sweep_id: str, session: SessionDep, owner: OwnerDep) -> SweepOut:
+@router.post("/{sweep_id}/cancel", response_model=SweepOut, responses=refusals(404))
+def cancel_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> SweepOut:
     """Cancel every experiment still queued (at once) or running (at its next check)."""
     sweep = sweep_or_404(session, sweep_id, owner)
     for _member, job in sweeps.members(session, sweep_id):

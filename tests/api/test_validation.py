@@ -37,6 +37,33 @@ def test_invalid_spec_names_the_field(client: TestClient, change: dict, field: t
     assert client.get("/v1/experiments").json()["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "expected"),
+    [
+        ({"seq_len": "20"}, ("body", "seq_len"), "integer"),
+        ({"seq_len": 20.0}, ("body", "seq_len"), "integer"),
+        ({"steps": True}, ("body", "steps"), "integer"),
+        ({"optimizer": {"lr": "0.01"}}, ("body", "optimizer", "lr"), "number"),
+        ({"probes": {"jacobian_norms": 1}}, ("body", "probes", "jacobian_norms"), "boolean"),
+    ],
+)
+def test_types_are_strict_and_the_422_says_so(
+    client: TestClient, change: dict, field: tuple, expected: str
+) -> None:
+    response = client.post("/v1/experiments", json={**TINY_SPEC, **change})
+    assert _bad_fields(response) == {field}
+    (error,) = response.json()["detail"]
+    assert f"valid {expected}" in error["msg"] and "not converted" in error["msg"], error
+    assert client.get("/v1/experiments").json()["total"] == 0
+
+
+def test_an_integer_stands_for_a_float(client: TestClient) -> None:
+    spec = {**TINY_SPEC, "optimizer": {"lr": 1}, "horizon_fraction": 0.5}
+    response = client.post("/v1/experiments", json=spec)
+    assert response.status_code == 201, response.text
+    assert response.json()["spec"]["optimizer"]["lr"] == 1.0
+
+
 def test_every_bad_field_is_reported(client: TestClient) -> None:
     body = {**TINY_SPEC, "hidden_size": -3, "batch_size": 0, "seed": -1}
     fields = _bad_fields(client.post("/v1/experiments", json=body))
