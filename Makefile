@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # multi-gigabyte CUDA download; override (e.g. TORCH_SPEC="torch==2.13.0+cu128") on GPU nodes.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install serve test lint format bench clean
+.PHONY: install serve test test-fast lint format bench clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	sh scripts/browser-deps.sh
 	$(BIN)/python -m pytest
+
+# The units that start no process: gradcore, the API in-process, the CLI, the layer rule.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not processes and not slow" --durations=5
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

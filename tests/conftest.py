@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,17 @@ def testclient_host() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADFLOW_ALLOWED_HOSTS", "testserver")
         yield
+
+
+# Folders whose every test starts real processes (uvicorn, Celery workers, run processes).
+PROCESS_FOLDERS = ("e2e", "live", "worker")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(TESTS).parts[0] in PROCESS_FOLDERS:
+            item.add_marker(pytest.mark.processes)
 
 
 @pytest.fixture

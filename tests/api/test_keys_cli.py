@@ -15,6 +15,9 @@ from jobs.db import init_db, make_engine
 from jobs.settings import Settings
 from tests.e2e.conftest import free_port, service_env
 
+# Starts processes of its own: outside `make test-fast`.
+pytestmark = pytest.mark.processes
+
 
 def _keys(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     status = main(["keys", *args])

@@ -18,6 +18,9 @@ import pytest
 from gradcore.estimate import estimate_memory, estimate_peak_bytes, estimate_work
 from gradcore.spec import ExperimentSpec
 
+# Starts processes of its own: outside `make test-fast`.
+pytestmark = pytest.mark.processes
+
 FACTOR_LOW, FACTOR_HIGH = 0.5, 2.0
 # Small hidden sizes and large batches: memory grows with B x H, time with B x H^2.
 BASE: dict[str, Any] = {"task": "adding", "hidden_size": 32, "batch_size": 256, "steps": 3}
