@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.migrate import add_job_columns, convert_legacy_results
-from jobs.models import Base
+from jobs.migrate import upgrade
 from jobs.settings import Settings
 
 # The API and the worker are separate processes writing one SQLite file: WAL lets readers run
 # beside the writer, and the busy timeout makes a writer wait for the lock instead of failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-CREATE_ATTEMPTS = 5
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -40,19 +36,7 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def init_db(engine: Engine) -> sessionmaker[Session]:
-    """Create missing tables, migrate what an earlier version made (jobs/migrate.py), and
-    return the session factory."""
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    # The API and the worker start together; both check-then-create, so the loser of that race
-    # sees "already exists" once and finds the tables there on the next try.
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            Base.metadata.create_all(engine)
-            add_job_columns(engine)
-            convert_legacy_results(engine, sessions)
-            break
-        except DBAPIError:
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    return sessions
+    """Bring the schema to the newest revision (jobs/migrate.py) and return the session
+    factory."""
+    upgrade(engine)
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,66 +1,48 @@
-"""Bring a database made by an earlier version up to date, at every start, idempotently.
+"""Bring the database to the newest schema revision (jobs/migrations/versions/) at every start.
 
-The API and the worker start together and both run this; every step tolerates the other
-having done it first (init_db retries a step that lost a race).
+The API and the worker start together and both call this: the first to take the migration lock
+upgrades, and the other then finds the database at the newest revision, with nothing to do.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, inspect, text
 
-from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, text
-from sqlalchemy.orm import Session, sessionmaker
-
-from jobs.traces import store_slice
-
-log = logging.getLogger(__name__)
-
-# Columns added to `jobs` after its first release: name -> SQL type (SQLite and PostgreSQL).
-JOB_COLUMNS: dict[str, str] = {
-    "trace_step": "INTEGER",
-    "trace_probes": "INTEGER NOT NULL DEFAULT 0",
-    "trace_meta": "JSON",
-    "checkpoint_step": "INTEGER",
-    "resumes": "JSON",
-    "last_crash": "JSON",
-}
-LEGACY_RESULTS = "job_results"
+# What a database made before the schema had revisions is at (it has tables, no version).
+BEFORE_REVISIONS = "0001"
+# pg_advisory_xact_lock's key: any fixed number that nothing else on the server locks with.
+POSTGRES_LOCK_KEY = 0x67726164666C6F77  # "gradflow"
 
 
-def add_job_columns(engine: Engine) -> None:
-    present = {column["name"] for column in inspect(engine).get_columns("jobs")}
-    with engine.begin() as connection:
-        for name, sql_type in JOB_COLUMNS.items():
-            if name not in present:
-                connection.execute(text(f"ALTER TABLE jobs ADD COLUMN {name} {sql_type}"))
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The migration environment, configured in code: nothing to find on disk but the package.
+    With a connection, the revisions run on it (jobs/migrations/env.py)."""
+    config = Config()
+    config.set_main_option("script_location", "jobs:migrations")
+    config.attributes["connection"] = connection
+    return config
 
 
-def convert_legacy_results(engine: Engine, sessions: sessionmaker[Session]) -> None:
-    """Results stored whole by earlier versions (one JSON document per job in job_results)
-    move to the trace tables, one transaction per result; the table goes once empty."""
-    if not inspect(engine).has_table(LEGACY_RESULTS):
-        return
-    legacy = Table(LEGACY_RESULTS, MetaData(), autoload_with=engine)
-    converted = 0
-    while True:
-        with sessions() as session:
-            row = session.execute(select(legacy.c.job_id, legacy.c.document).limit(1)).first()
-            if row is None:
-                break
-            document = row.document
-            if isinstance(document, str | bytes):
-                document = json.loads(document)
-            # Deleted in the same transaction as the traces are stored: exactly one of two
-            # processes converting at once finds the row to delete, and the other stops there.
-            taken = session.execute(delete(legacy).where(legacy.c.job_id == row.job_id)).rowcount
-            slice_ = {key: value for key, value in document.items() if key != "summary"}
-            if taken != 1 or not store_slice(session, row.job_id, slice_):
-                session.commit()
-                continue
-            converted += 1
-    if converted:
-        log.info(
-            "moved %d results stored whole by an earlier version to the trace tables", converted
-        )
-    legacy.drop(engine, checkfirst=True)
+def upgrade(engine: Engine) -> None:
+    with engine.connect() as connection:
+        _lock(connection)
+        config = alembic_config(connection)
+        tables = inspect(connection).get_table_names()
+        if "jobs" in tables and "alembic_version" not in tables:
+            command.stamp(config, BEFORE_REVISIONS)
+        command.upgrade(config, "head")
+        connection.commit()
+
+
+def _lock(connection: Connection) -> None:
+    """Begin the upgrade's transaction holding a lock that the other process waits for; the
+    lock goes with the transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        # Takes the write lock now rather than at the first write, so that two processes never
+        # both read "no tables yet"; the other waits out the busy timeout (jobs/db.py).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Other databases SQLAlchemy reaches run unlocked: start the API and workers one by one.

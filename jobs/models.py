@@ -67,7 +67,7 @@ class Job(Base):
     # time, why), and the last crash of its run process ({"cause", "step"}), so a crash that
     # repeats at the same step ends the job instead of looping.
     checkpoint_step: Mapped[int | None]
-    resumes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    resumes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     last_crash: Mapped[dict[str, Any] | None]
     # Grows with every UPDATE of the row (core UPDATEs included), so event streams can number
     # their events by it and tell what changed since a client's Last-Event-ID.

@@ -29,7 +29,8 @@ def append_slice(session: Session, job_id: str, attempt: int, slice_: dict[str, 
 
 
 def store_slice(session: Session, job_id: str, slice_: dict[str, Any], *fence: Any) -> bool:
-    """`append_slice` under any conditions on the job row (none: the legacy migration)."""
+    """`append_slice` under any conditions on the job row (none: schema revision 0002 moving
+    results stored whole)."""
     this_job = (Job.id == job_id, *fence)
     row = session.execute(
         select(Job.trace_meta, Job.trace_step, Job.trace_probes).where(*this_job)

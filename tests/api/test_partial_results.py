@@ -1,5 +1,5 @@
-"""A running job's results: what is stored so far, marked partial, on SQLite and PostgreSQL;
-and the results of a database made by the previous version, which stored them whole."""
+"""A running job's results: what is stored so far, marked partial, on SQLite and PostgreSQL.
+(Results a database of the previous release stored whole: tests/jobs/test_migrations.py.)"""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ import csv
 import io
 
 from fastapi.testclient import TestClient
-from sqlalchemy import JSON, Column, ForeignKey, MetaData, String, Table, inspect, text
 
 from api.app import create_app
 from gradcore.result import ExperimentResult
-from gradcore.spec import ExperimentSpec
 from jobs import store, traces
-from jobs.db import init_db, make_engine
-from jobs.migrate import JOB_COLUMNS
 from jobs.result_view import RESULT_FIELDS
 from jobs.settings import Settings
 from tests.api.conftest import RESULT_SPEC
@@ -87,44 +83,3 @@ def test_a_failed_run_keeps_its_partial_traces(database: Settings, trained) -> N
             store.fail_job(session, job_id, "the worker's process died")
         body = _get(client, job_id, "fields=loss")
         assert body["partial"] is False and body["loss"]["step"] == list(range(30))
-
-
-def test_results_stored_whole_by_the_previous_version_stay_readable(
-    database: Settings, trained: ExperimentResult
-) -> None:
-    engine = make_engine(database)
-    sessions = init_db(engine)
-    with sessions() as session:
-        job = store.create_job(session, ExperimentSpec(**RESULT_SPEC))
-        store.start_job(session, job.id, "w@test")
-        assert store.finish_job(session, job.id, trained.summary) == "succeeded"
-    # Back to the previous version's schema: no trace columns or tables, one document per job.
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE trace_probes"))
-        connection.execute(text("DROP TABLE trace_blocks"))
-        for name in JOB_COLUMNS:
-            connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {name}"))
-    old = MetaData()
-    Table("jobs", old, autoload_with=engine)
-    legacy = Table(
-        "job_results",
-        old,
-        Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
-        Column("document", JSON, nullable=False),
-    )
-    legacy.create(engine)
-    with engine.begin() as connection:
-        document = trained.model_dump(mode="json")
-        connection.execute(legacy.insert(), {"job_id": job.id, "document": document})
-    engine.dispose()
-
-    with TestClient(create_app(database)) as client:
-        body = _get(client, job.id)
-        assert body.pop("partial") is False and body.pop("last_step") == 119
-        assert ExperimentResult.model_validate(body) == trained
-        assert _get(client, job.id, "max_points=5")["loss"]["step"][-1] == 119
-        engine = client.app.state.sessions.kw["bind"]
-        assert not inspect(engine).has_table("job_results")
-        # A second start finds nothing left to do.
-        init_db(engine)
-        assert _get(client, job.id, "fields=summary")["summary"] == document["summary"]
