@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -13,16 +15,32 @@ from jobs.settings import Settings
 # The API and the worker are separate processes writing one SQLite file: WAL lets readers run
 # beside the writer, and the busy timeout makes a writer wait for the lock instead of failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_RETRY_S = 0.01
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cursor)
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # SQLite ignores ON DELETE CASCADE unless asked, per connection.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Switching a database to WAL needs it to itself, and SQLite answers "locked" at once,
+    without the busy timeout, while another connection switches it: the API and the worker
+    opening a new database together. Retry until the busy timeout would have run out."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -6,6 +6,9 @@ upgrades, and the other then finds the database at the newest revision, with not
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, inspect, text
@@ -26,19 +29,41 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    with engine.connect() as connection:
-        _lock(connection)
+    with locked_transaction(engine) as connection:
         config = alembic_config(connection)
         tables = inspect(connection).get_table_names()
         if "jobs" in tables and "alembic_version" not in tables:
             command.stamp(config, BEFORE_REVISIONS)
         command.upgrade(config, "head")
-        connection.commit()
+
+
+@contextmanager
+def locked_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that holds the migration lock, committed on leaving."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch revision copies a table and drops the original, and with foreign keys on
+            # that drop deletes every row referencing it (ON DELETE CASCADE). The pragma is
+            # ignored inside a transaction, so it comes first; the connection is discarded
+            # afterwards rather than pooled with foreign keys off.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            _lock(connection)
+            yield connection
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke references: {broken[:5]}")
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.invalidate()
 
 
 def _lock(connection: Connection) -> None:
-    """Begin the upgrade's transaction holding a lock that the other process waits for; the
-    lock goes with the transaction."""
+    """Begin the transaction with a lock that the other process waits for; the lock goes with
+    the transaction."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
     elif connection.dialect.name == "sqlite":

@@ -8,20 +8,22 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, Text, insert, inspect, select
 from sqlalchemy.orm import Session
 
 import gradcore
 from gradcore.result import ExperimentResult
 from jobs.db import init_db, make_engine
-from jobs.migrate import alembic_config
-from jobs.models import Base, Job
+from jobs.migrate import alembic_config, locked_transaction
+from jobs.models import Base, Job, JobCheckpoint
 from jobs.settings import Settings
 from jobs.trace_read import load_traces, read_view
 from tests.jobs import previous_release_models as previous
@@ -122,6 +124,34 @@ def test_a_database_of_the_previous_release_is_upgraded(
     init_db(engine)
     with sessions() as session:
         assert load_traces(session, finished) == traces_of(document)
+
+
+def test_a_revision_that_copies_a_table_on_sqlite_keeps_the_rows_referencing_it(
+    engine: Engine, trained: ExperimentResult
+) -> None:
+    """SQLite alters most things by copying the table and dropping the original (alembic's
+    batch mode); dropping `jobs` must not cascade to its traces."""
+    finished, _ = made_by_previous_release(engine, trained)
+    sessions = init_db(engine)
+    with locked_transaction(engine) as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("jobs", recreate="always") as jobs:
+            jobs.alter_column("error", existing_type=Text(), type_=Text())
+    with sessions() as session:
+        assert load_traces(session, finished) == traces_of(trained.model_dump(mode="json"))
+    assert differences(engine) == []
+
+
+def test_a_migration_that_breaks_references_on_sqlite_is_not_committed(engine: Engine) -> None:
+    init_db(engine)
+    orphan = {"job_id": "no-such-job", "step": 1, "data": b"", "created_at": datetime.now(UTC)}
+    with (
+        pytest.raises(RuntimeError, match="broke references"),
+        locked_transaction(engine) as connection,
+    ):
+        connection.execute(insert(JobCheckpoint), orphan)
+    with Session(engine) as session:
+        assert session.scalars(select(JobCheckpoint)).all() == []
 
 
 # One process of the service starting: imports, says so, waits for the word, then migrates.
