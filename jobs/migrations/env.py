@@ -2,8 +2,8 @@
 
 At start-up jobs/migrate.py hands over a connection already inside the transaction that holds
 the migration lock (config.attributes["connection"]). A developer's `alembic` command (its
-configuration is [tool.alembic] in pyproject.toml) gets none and connects to the database the
-settings name (DATABASE_URL, else SQLite in the data directory).
+configuration is [tool.alembic] in pyproject.toml) gets none and takes the same kind of
+transaction on the database the settings name (DATABASE_URL, else SQLite in the data directory).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ if connection is not None:
     run(connection)
 else:
     from jobs.db import make_engine
+    from jobs.migrate import locked_transaction
     from jobs.settings import Settings
 
-    with make_engine(Settings()).connect() as own:
+    with locked_transaction(make_engine(Settings())) as own:
         run(own)
-        own.commit()
