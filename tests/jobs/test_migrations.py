@@ -167,6 +167,7 @@ init_db(engine)
 """
 
 
+@pytest.mark.processes
 @BOTH
 @pytest.mark.parametrize("previous_release", [False, True], ids=["new", "previous-release"])
 def test_two_processes_starting_at_once_migrate_once(
