@@ -59,7 +59,13 @@ def store_slice(session: Session, job_id: str, slice_: dict[str, Any], *fence: A
             trace_probes=row.trace_probes + probes,
         )
     ).rowcount
-    if changed != 1:
+    return _commit_if_fenced(session, changed)
+
+
+def _commit_if_fenced(session: Session, changed_rows: int) -> bool:
+    """Commit when the fenced update of the job row matched it (the writer still holds the
+    job), else undo everything this transaction wrote."""
+    if changed_rows != 1:
         session.rollback()
         return False
     session.commit()
@@ -193,8 +199,4 @@ def truncate_after(session: Session, job_id: str, step: int, attempt: int | None
             trace_probes=probes,
         )
     ).rowcount
-    if changed != 1:
-        session.rollback()
-        return False
-    session.commit()
-    return True
+    return _commit_if_fenced(session, changed)
