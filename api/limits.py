@@ -20,9 +20,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradcore.estimate import RUN_OVERHEAD_BYTES, MemoryEstimate, estimate_memory, estimate_work
-from gradcore.spec import ExperimentSpec
+from gradcore.spec import LIMITS, ExperimentSpec
 from jobs.models import Job
 from jobs.settings import Settings
+from jobs.statuses import ACTIVE_STATUSES
 
 # Spec field -> the setting that bounds it.
 SPEC_LIMITS: dict[str, str] = {
@@ -45,6 +46,15 @@ MEMORY_FIELDS: dict[str, tuple[str, str]] = {
 
 def env_name(setting: str) -> str:
     return f"GRADFLOW_{setting.upper()}"
+
+
+def effective_limits(settings: Settings) -> dict[str, float]:
+    """gradcore's bounds (gradcore.spec.LIMITS, keyed `<field>_max`), each lowered to this
+    server's setting where one is tighter: the largest values a spec may have here."""
+    limits = dict(LIMITS)
+    for field, setting in SPEC_LIMITS.items():
+        limits[f"{field}_max"] = min(limits[f"{field}_max"], getattr(settings, setting))
+    return limits
 
 
 def check_spec(spec: ExperimentSpec, settings: Settings) -> None:
@@ -98,7 +108,7 @@ def check_active_jobs(session: Session, owner: str, settings: Settings, adding: 
     active = session.scalar(
         select(func.count())
         .select_from(Job)
-        .where(Job.owner == owner, Job.status.in_(("queued", "running")))
+        .where(Job.owner == owner, Job.status.in_(ACTIVE_STATUSES))
     )
     if active + adding > settings.max_active_jobs_per_key:
         asked = "" if adding == 1 else f" and asks for {adding} more"

@@ -20,8 +20,8 @@ from gradcore.result import (
 from gradcore.spec import Cell, ExperimentSpec, Task
 from jobs.models import Job
 from jobs.result_view import RESULT_FIELDS
+from jobs.statuses import ACTIVE_STATUSES, JobStatus
 
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "diverged"]
 PAGE_SIZE_MAX = 200
 # Bounded: the database refuses integers past 64 bits with an error, not an empty page.
 OFFSET_MAX = 1_000_000_000
@@ -41,7 +41,7 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: Status | None = None
+    status: JobStatus | None = None
     cell: Cell | None = None
     task: Task | None = None
     limit: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
@@ -111,11 +111,11 @@ class ProgressOut(BaseModel):
     def from_job(cls, job: Job) -> ProgressOut:
         step, total, elapsed = job.progress_step, job.progress_total, job.progress_elapsed_s
         # The rate so far predicts the rest; it is known once a running job made a step.
-        known = job.status == "running" and step > 0 and elapsed is not None
+        known = job.status == JobStatus.running and step > 0 and elapsed is not None
         return cls(
             step=step,
             total=total,
-            fraction=step / total if total else 0.0,
+            fraction=job.progress_fraction,
             loss=job.progress_loss,
             eta_seconds=elapsed * (total - step) / step if known else None,
         )
@@ -125,7 +125,7 @@ class ExperimentBrief(BaseModel):
     """A job as listed: everything but its summary."""
 
     id: str
-    status: Status
+    status: JobStatus
     cancel_requested: bool = Field(description="a cancel was asked while running")
     spec: ExperimentSpec
     progress: ProgressOut
@@ -172,7 +172,7 @@ class ExperimentOut(ExperimentBrief):
             job,
             summary=job.summary,
             resumes=job.resumes or [],
-            checkpoint_step=job.checkpoint_step if job.status in ("queued", "running") else None,
+            checkpoint_step=job.checkpoint_step if job.status in ACTIVE_STATUSES else None,
             **extra,
         )
 
@@ -229,9 +229,13 @@ class MetaOut(BaseModel):
     clipping_modes: list[str]
     optimizers: list[str]
     training_modes: list[str]
-    limits: dict[str, float]
+    limits: dict[str, float] = Field(
+        description="the largest value of each bounded spec field on this server: gradcore's "
+        "bound, or this server's setting where that is tighter"
+    )
     datasets: list[str] = Field(description="datasets this server has, for pixel_mnist tasks")
-    statuses: list[str]
+    statuses: list[JobStatus]
+    final_statuses: list[JobStatus] = Field(description="a job in one never changes again")
     result_fields: list[str]
     spec_schema: dict[str, Any] = Field(description="JSON Schema of the POST body")
     cost_limit: float = Field(description="largest estimated work a spec may have")

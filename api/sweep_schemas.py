@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import UtcDatetime
 from api.sweeps import sweep_size
-from jobs.models import FINAL_STATUSES, Job, Sweep, SweepMember
+from jobs.models import Job, Sweep, SweepMember
+from jobs.statuses import FINAL_STATUSES, JobStatus
 
 DOTTED_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 SEEDS_MAX = 100
@@ -77,7 +78,7 @@ class SweepMemberOut(BaseModel):
     id: str = Field(description="the experiment's id")
     values: dict[str, Any] = Field(description="its grid values")
     seed: int
-    status: str
+    status: JobStatus
     fraction: float = Field(description="share of its training steps done")
     summary: MemberSummary | None
 
@@ -88,7 +89,7 @@ class SweepMemberOut(BaseModel):
             values=member.values,
             seed=member.seed,
             status=job.status,
-            fraction=job.progress_step / job.progress_total if job.progress_total else 0.0,
+            fraction=job.progress_fraction,
             summary=MemberSummary.from_summary(job.summary) if job.summary else None,
         )
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.tidy import TIDY_PARTS, Row, tidy_rows
 from jobs import trace_format as fmt
+from jobs.statuses import ACTIVE_STATUSES
 from jobs.trace_probes import PROBE_COLUMNS, choose_probes, probe_rows, probe_value, read_probes
 from jobs.trace_read import Stored, step_pieces, view
 
@@ -30,7 +31,7 @@ def dumps(value: Any) -> str:
 def marks(stored: Stored) -> dict[str, Any]:
     """Top-level keys of every result: whether the run may still add to it, and up to which
     training step it is stored (poll again with step_from = last_step + 1)."""
-    return {"partial": stored.status in ("queued", "running"), "last_step": stored.last_step}
+    return {"partial": stored.status in ACTIVE_STATUSES, "last_step": stored.last_step}
 
 
 def json_chunks(

@@ -10,6 +10,7 @@ from sqlalchemy import Row, delete, select, update
 from sqlalchemy.orm import Session
 
 from jobs.models import Job, JobCheckpoint, utcnow
+from jobs.statuses import JobStatus
 
 
 def save(session: Session, job_id: str, attempt: int, step: int, data: bytes) -> bool:
@@ -17,7 +18,7 @@ def save(session: Session, job_id: str, attempt: int, step: int, data: bytes) ->
     `attempt` is no longer the job's current run."""
     current = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+        .where(Job.id == job_id, Job.status == JobStatus.running, Job.attempts == attempt)
         .values(checkpoint_step=step)
     ).rowcount
     if current != 1:

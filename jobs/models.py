@@ -23,9 +23,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "diverged")
-FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "cancelled", "diverged")
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -41,7 +38,7 @@ class Job(Base):
     __table_args__ = (UniqueConstraint("owner", "idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, doc="a jobs.statuses.JobStatus")
     # Copied out of the spec so that list filters use an index instead of parsing JSON.
     cell: Mapped[str] = mapped_column(String(16), index=True)
     task: Mapped[str] = mapped_column(String(32), index=True)
@@ -78,6 +75,11 @@ class Job(Base):
     trace_step: Mapped[int | None]
     trace_probes: Mapped[int] = mapped_column(default=0, server_default="0")
     trace_meta: Mapped[dict[str, Any] | None]
+
+    @property
+    def progress_fraction(self) -> float:
+        """The share of its training steps done, 0 to 1."""
+        return self.progress_step / self.progress_total if self.progress_total else 0.0
 
 
 class TraceBlock(Base):

@@ -14,13 +14,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from jobs.models import Job, JobCheckpoint, utcnow
+from jobs.statuses import ACTIVE_STATUSES, JobStatus
 from jobs.store import NOT_STARTED, update_jobs
 
 
 def lost_jobs(session: Session, silent_since: datetime) -> list[tuple[str, int]]:
     """(id, attempts) of running jobs whose worker has not touched them since `silent_since`."""
     rows = session.execute(
-        select(Job.id, Job.attempts).where(Job.status == "running", Job.heartbeat_at < silent_since)
+        select(Job.id, Job.attempts).where(
+            Job.status == JobStatus.running, Job.heartbeat_at < silent_since
+        )
     ).all()
     session.rollback()
     return [(job_id, attempts) for job_id, attempts in rows]
@@ -42,7 +45,7 @@ def orphaned_jobs(session: Session, hostname: str, claimant: str) -> list[tuple[
     worker at a time, so when that worker starts, such a claimant is a predecessor that died."""
     rows = session.execute(
         select(Job.id, Job.attempts, Job.worker).where(
-            Job.status == "running",
+            Job.status == JobStatus.running,
             Job.worker.startswith(f"{hostname}#", autoescape=True),
             Job.worker != claimant,
         )
@@ -62,9 +65,9 @@ def recover_orphaned_job(
 
 
 def _requeue_or_fail(session: Session, error: str | None, *still_lost: Any) -> bool:
-    failed = {"status": "failed", "error": error, "finished_at": utcnow()}
+    failed = {"status": JobStatus.failed, "error": error, "finished_at": utcnow()}
     values = NOT_STARTED if error is None else failed
-    return update_jobs(session, Job.status == "running", *still_lost, **values) == 1
+    return update_jobs(session, Job.status == JobStatus.running, *still_lost, **values) == 1
 
 
 def fail_overdue_jobs(session: Session, started_before: datetime, error: str) -> int:
@@ -72,9 +75,9 @@ def fail_overdue_jobs(session: Session, started_before: datetime, error: str) ->
     (stuck inside one step, say). The worker notices at its next check and stops."""
     return update_jobs(
         session,
-        Job.status == "running",
+        Job.status == JobStatus.running,
         Job.started_at < started_before,
-        status="failed",
+        status=JobStatus.failed,
         error=error,
         finished_at=utcnow(),
     )
@@ -83,7 +86,7 @@ def fail_overdue_jobs(session: Session, started_before: datetime, error: str) ->
 def queued_job_ids(session: Session, created_before: datetime) -> list[str]:
     ids = list(
         session.scalars(
-            select(Job.id).where(Job.status == "queued", Job.created_at < created_before)
+            select(Job.id).where(Job.status == JobStatus.queued, Job.created_at < created_before)
         )
     )
     session.rollback()
@@ -92,7 +95,7 @@ def queued_job_ids(session: Session, created_before: datetime) -> list[str]:
 
 def drop_ended_checkpoints(session: Session) -> int:
     """Remove the checkpoints of jobs that are no longer queued or running; how many."""
-    live = select(Job.id).where(Job.status.in_(("queued", "running")))
+    live = select(Job.id).where(Job.status.in_(ACTIVE_STATUSES))
     dropped = session.execute(
         delete(JobCheckpoint).where(JobCheckpoint.job_id.not_in(live))
     ).rowcount

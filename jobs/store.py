@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from gradcore.result import Progress, Summary
 from gradcore.spec import ExperimentSpec
 from jobs.models import Job, Worker, utcnow
+from jobs.statuses import ACTIVE_STATUSES, JobStatus
 
 # gradcore's outcome of a run -> the job's end state.
-OUTCOME_STATUS: dict[str, str] = {
-    "completed": "succeeded",
-    "diverged": "diverged",
-    "stopped": "cancelled",
+OUTCOME_STATUS: dict[str, JobStatus] = {
+    "completed": JobStatus.succeeded,
+    "diverged": JobStatus.diverged,
+    "stopped": JobStatus.cancelled,
 }
 
 
@@ -43,7 +44,7 @@ def create_job(
 ) -> Job:
     job = Job(
         id=uuid.uuid4().hex,
-        status="queued",
+        status=JobStatus.queued,
         cell=spec.cell,
         task=spec.task,
         spec=spec.model_dump(mode="json"),
@@ -89,9 +90,11 @@ def update_jobs(session: Session, *conditions: Any, **values: Any) -> int:
 
 def cancel_job(session: Session, job_id: str) -> bool:
     """A queued job ends at once; a running one is flagged for its worker. False: neither."""
-    if _transition(session, job_id, "queued", status="cancelled", finished_at=utcnow()):
+    if _transition(
+        session, job_id, JobStatus.queued, status=JobStatus.cancelled, finished_at=utcnow()
+    ):
         return True
-    return _transition(session, job_id, "running", cancel_requested=True)
+    return _transition(session, job_id, JobStatus.running, cancel_requested=True)
 
 
 def delete_job(session: Session, job_id: str) -> bool:
@@ -103,10 +106,10 @@ def delete_job(session: Session, job_id: str) -> bool:
 
 def fail_job(session: Session, job_id: str, error: str, attempt: int | None = None) -> None:
     """End a queued or running job failed; given `attempt`, only while it is that run's."""
-    conditions = [Job.id == job_id, Job.status.in_(("queued", "running"))]
+    conditions = [Job.id == job_id, Job.status.in_(ACTIVE_STATUSES)]
     if attempt is not None:
         conditions.append(Job.attempts == attempt)
-    update_jobs(session, *conditions, status="failed", error=error, finished_at=utcnow())
+    update_jobs(session, *conditions, status=JobStatus.failed, error=error, finished_at=utcnow())
 
 
 def start_job(session: Session, job_id: str, worker: str) -> int | None:
@@ -116,8 +119,8 @@ def start_job(session: Session, job_id: str, worker: str) -> int | None:
     claimed = _transition(
         session,
         job_id,
-        "queued",
-        status="running",
+        JobStatus.queued,
+        status=JobStatus.running,
         started_at=now,
         heartbeat_at=now,
         worker=worker,
@@ -127,7 +130,7 @@ def start_job(session: Session, job_id: str, worker: str) -> int | None:
 
 
 NOT_STARTED: dict[str, Any] = {
-    "status": "queued",
+    "status": JobStatus.queued,
     "started_at": None,
     "heartbeat_at": None,
     "progress_step": 0,
@@ -139,19 +142,21 @@ NOT_STARTED: dict[str, Any] = {
 
 def requeue_job(session: Session, job_id: str) -> bool:
     """Put a running job back to queued, as if never started (its worker is going away)."""
-    return _transition(session, job_id, "running", **NOT_STARTED)
+    return _transition(session, job_id, JobStatus.running, **NOT_STARTED)
 
 
 def touch_jobs(session: Session, worker: str) -> None:
     """Heartbeat of the jobs `worker` runs, independent of how long one training step takes."""
-    update_jobs(session, Job.worker == worker, Job.status == "running", heartbeat_at=utcnow())
+    update_jobs(
+        session, Job.worker == worker, Job.status == JobStatus.running, heartbeat_at=utcnow()
+    )
 
 
 def record_progress(session: Session, job_id: str, progress: Progress) -> None:
     _transition(
         session,
         job_id,
-        "running",
+        JobStatus.running,
         progress_step=progress.step,
         progress_total=progress.total,
         progress_loss=progress.loss,
@@ -168,7 +173,7 @@ def stop_reason(session: Session, job_id: str, attempt: int) -> str | None:
         select(Job.cancel_requested, Job.status, Job.attempts).where(Job.id == job_id)
     ).first()
     session.rollback()  # end the read so a long run never pins an old snapshot
-    if row is None or row.status != "running" or row.attempts != attempt:
+    if row is None or row.status != JobStatus.running or row.attempts != attempt:
         return "gone"
     return "cancelled" if row.cancel_requested else None
 
@@ -179,7 +184,7 @@ def note_resume(session: Session, job_id: str, attempt: int, reason: str | None)
     if reason is None:
         return
     job = session.get(Job, job_id)
-    if job is None or job.status != "running" or job.attempts != attempt:
+    if job is None or job.status != JobStatus.running or job.attempts != attempt:
         return
     entry = {"step": job.checkpoint_step or 0, "at": utcnow().isoformat(), "reason": reason}
     _transition_attempt(session, job_id, attempt, resumes=[*(job.resumes or []), entry])
@@ -191,7 +196,7 @@ def record_crash(
     """Remember how the run process died; True when the previous crash was the same (same
     exit, same step), None when the job is gone or no longer this attempt's."""
     job = session.get(Job, job_id)
-    if job is None or job.status != "running" or job.attempts != attempt:
+    if job is None or job.status != JobStatus.running or job.attempts != attempt:
         return None
     crash = {"exitcode": exitcode, "step": step}
     repeated = job.last_crash == crash
@@ -202,7 +207,11 @@ def record_crash(
 def _transition_attempt(session: Session, job_id: str, attempt: int, **values: Any) -> bool:
     return (
         update_jobs(
-            session, Job.id == job_id, Job.status == "running", Job.attempts == attempt, **values
+            session,
+            Job.id == job_id,
+            Job.status == JobStatus.running,
+            Job.attempts == attempt,
+            **values,
         )
         == 1
     )
@@ -219,8 +228,8 @@ def finish_job(
     slice); the new status, or None when the job is gone (deleted while running) or, given
     `attempt`, no longer this run's. With `error` the job ends failed, keeping the partial
     traces (e.g. past its time limit)."""
-    status = "failed" if error else OUTCOME_STATUS[summary.outcome]
-    this_run = [Job.id == job_id, Job.status == "running"]
+    status = JobStatus.failed if error else OUTCOME_STATUS[summary.outcome]
+    this_run = [Job.id == job_id, Job.status == JobStatus.running]
     if attempt is not None:
         this_run.append(Job.attempts == attempt)
     changed = update_jobs(
@@ -240,7 +249,7 @@ def end_without_summary(
     session: Session, job_id: str, attempt: int, error: str | None
 ) -> str | None:
     """A run stopped before it built its network: cancelled, or failed with `error`."""
-    status = "failed" if error else "cancelled"
+    status = JobStatus.failed if error else JobStatus.cancelled
     values = {"status": status, "error": error, "finished_at": utcnow()}
     return status if _transition_attempt(session, job_id, attempt, **values) else None
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jobs import trace_format as fmt
 from jobs.models import Job, TraceBlock, TraceProbe
+from jobs.statuses import JobStatus
 from jobs.trace_read import load_traces, read_view
 
 __all__ = ["append_slice", "load_traces", "read_view", "store_slice", "truncate_after"]
@@ -25,7 +26,9 @@ __all__ = ["append_slice", "load_traces", "read_view", "store_slice", "truncate_
 def append_slice(session: Session, job_id: str, attempt: int, slice_: dict[str, Any]) -> bool:
     """Store `slice_` if the job is running attempt `attempt`; False (nothing stored) if not.
     ValueError if it does not continue what is stored (steps must grow) or fit its layout."""
-    return store_slice(session, job_id, slice_, Job.status == "running", Job.attempts == attempt)
+    return store_slice(
+        session, job_id, slice_, Job.status == JobStatus.running, Job.attempts == attempt
+    )
 
 
 def store_slice(session: Session, job_id: str, slice_: dict[str, Any], *fence: Any) -> bool:
@@ -173,7 +176,7 @@ def truncate_after(session: Session, job_id: str, step: int, attempt: int | None
     current one; False when it is not (or the job is gone)."""
     fence = [Job.id == job_id]
     if attempt is not None:
-        fence += [Job.status == "running", Job.attempts == attempt]
+        fence += [Job.status == JobStatus.running, Job.attempts == attempt]
     meta = session.scalar(select(Job.trace_meta).where(*fence))
     if meta is None:
         session.rollback()

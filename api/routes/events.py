@@ -25,7 +25,8 @@ from api.responses import refusals
 from api.routes.sweeps import sweep_or_404
 from api.schemas import ProgressOut
 from jobs import store
-from jobs.models import FINAL_STATUSES, Job, Sweep
+from jobs.models import Sweep
+from jobs.statuses import FINAL_STATUSES, JobStatus
 from jobs.trace_format import STEP_PARTS
 from jobs.trace_read import Stored, read_slice
 
@@ -44,7 +45,7 @@ def _job_reader(sessions: sessionmaker[Session], job_id: str) -> Callable[[], Sn
             if job is None:
                 return None
             snapshot = Snapshot(job.version, statuses={job.id: job.status}, traces=Stored.of(job))
-            if job.status == "running":
+            if job.status == JobStatus.running:
                 snapshot.progress = ProgressOut.from_job(job).model_dump()
             if job.status in FINAL_STATUSES:
                 snapshot.end = {"id": job.id, "status": job.status, "error": job.error}
@@ -93,7 +94,10 @@ def _sweep_reader(sessions: sessionmaker[Session], sweep_id: str) -> Callable[[]
                 "done": done,
                 "size": len(jobs),
                 # Finished experiments count whole, running ones by their steps.
-                "fraction": (done + sum(_fraction(job) for job in jobs if job.status == "running"))
+                "fraction": (
+                    done
+                    + sum(job.progress_fraction for job in jobs if job.status == JobStatus.running)
+                )
                 / max(len(jobs), 1),
             },
         )
@@ -102,10 +106,6 @@ def _sweep_reader(sessions: sessionmaker[Session], sweep_id: str) -> Callable[[]
         return snapshot
 
     return read
-
-
-def _fraction(job: Job) -> float:
-    return job.progress_step / job.progress_total if job.progress_total else 0.0
 
 
 def _respond(

@@ -29,6 +29,7 @@ from jobs import store
 from jobs.datasets import available_datasets
 from jobs.models import Job
 from jobs.queue import enqueue
+from jobs.statuses import JobStatus
 from jobs.trace_read import Stored, view
 
 log = logging.getLogger(__name__)
@@ -135,14 +136,14 @@ def stored_result(session: SessionDep, job_id: str) -> Stored:
     """What a read of the job's result may see; 404 for an unknown job, 409 while queued or
     when it ended without storing anything."""
     job = _job_or_404(session, job_id)
-    if job.status == "queued":
+    if job.status == JobStatus.queued:
         raise HTTPException(
             409,
             f"experiment {job_id} is queued; poll GET /v1/experiments/{job_id} (or follow "
             f"/v1/experiments/{job_id}/events) until it is running: from then on its results "
             "grow as it trains",
         )
-    if job.trace_meta is None and job.status != "running":
+    if job.trace_meta is None and job.status != JobStatus.running:
         reason = f": {job.error}" if job.error else " (it was cancelled before it started)"
         raise HTTPException(409, f"experiment {job_id} ended {job.status} without results{reason}")
     return Stored.of(job)
@@ -161,7 +162,7 @@ def cancel(job_id: JobId, session: SessionDep, response: Response) -> Experiment
     if not cancelled:
         raise HTTPException(409, f"experiment {job_id} already ended {job.status}")
     # A running job stops at its worker's next check: accepted, not yet done.
-    response.status_code = 200 if job.status == "cancelled" else 202
+    response.status_code = 200 if job.status == JobStatus.cancelled else 202
     return ExperimentOut.from_job(job)
 
 

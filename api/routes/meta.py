@@ -8,11 +8,11 @@ from typing import get_args
 from fastapi import APIRouter
 
 from api.deps import SettingsDep
+from api.limits import effective_limits
 from api.responses import BODY, refusals
 from api.schemas import EstimateOut, MetaOut
 from gradcore import estimate
 from gradcore.spec import (
-    LIMITS,
     RECURRENT_CELLS,
     Cell,
     ClipNone,
@@ -26,8 +26,8 @@ from gradcore.spec import (
 )
 from gradcore.tasks import describe_tasks
 from jobs.datasets import available_datasets
-from jobs.models import STATUSES
 from jobs.result_view import RESULT_FIELDS
+from jobs.statuses import FINAL_STATUSES, STATUSES
 
 router = APIRouter(tags=["service"])
 
@@ -54,9 +54,10 @@ def meta(settings: SettingsDep) -> MetaOut:
         ],
         optimizers=_choices(OptimizerSpec, "name"),
         training_modes=_choices(TrainingSpec, "mode"),
-        limits=LIMITS,
+        limits=effective_limits(settings),
         datasets=available_datasets(settings.data_dir),
         statuses=list(STATUSES),
+        final_statuses=list(FINAL_STATUSES),
         result_fields=list(RESULT_FIELDS),
         spec_schema=ExperimentSpec.model_json_schema(),
         cost_limit=settings.limit_cost,

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from api.deps import CeleryDep, SessionDep, SettingsDep
 from jobs import store
-from jobs.models import STATUSES, Job, Sweep
+from jobs.models import Job, Sweep
+from jobs.statuses import STATUSES
 
 router = APIRouter(tags=["service"])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -19,6 +19,7 @@ from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
 from jobs import store
 from jobs.models import Sweep
 from jobs.queue import enqueue
+from jobs.statuses import ACTIVE_STATUSES
 from jobs.trace_probes import last_probe_curve
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,6 @@ def cancel_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> Swe
     """Cancel every experiment still queued (at once) or running (at its next check)."""
     sweep = sweep_or_404(session, sweep_id, owner)
     for _member, job in sweeps.members(session, sweep_id):
-        if job.status in ("queued", "running"):
+        if job.status in ACTIVE_STATUSES:
             store.cancel_job(session, job.id)
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from cli.heartbeat import worker_alive
+from gradcore.spec import LIMITS
 from jobs import store
 from jobs.settings import Settings
 from tests.specs import TINY_SPEC
@@ -47,7 +48,25 @@ def test_meta_describes_the_form(client: TestClient) -> None:
     assert meta["statuses"] == [
         "queued", "running", "succeeded", "failed", "cancelled", "diverged"
     ]  # fmt: skip
+    assert meta["final_statuses"] == ["succeeded", "failed", "cancelled", "diverged"]
     assert "cell" in meta["spec_schema"]["properties"]
+
+
+def test_meta_publishes_this_servers_limits(settings: Settings) -> None:
+    # Tighter than gradcore's bounds for seq_len and num_layers, looser for steps.
+    tight = settings.model_copy(
+        update={"limit_seq_len": 300, "limit_num_layers": 2, "limit_steps": 10**9}
+    )
+    with TestClient(create_app(tight)) as client:
+        limits = client.get("/v1/meta").json()["limits"]
+        assert limits["seq_len_max"] == 300 and limits["num_layers_max"] == 2
+        assert limits["steps_max"] == LIMITS["steps_max"]
+        assert limits["lr_max"] == LIMITS["lr_max"]  # no server setting: gradcore's
+        # What the meta offers is what the server admits, and one past it is refused.
+        at_limit = {**TINY_SPEC, "seq_len": int(limits["seq_len_max"]), "steps": 1}
+        assert client.post("/v1/experiments", json=at_limit).status_code == 201
+        past = {**at_limit, "seq_len": at_limit["seq_len"] + 1}
+        assert client.post("/v1/experiments", json=past).status_code == 422
 
 
 def test_worker_alive_reads_the_heartbeat(client: TestClient, sessions, settings) -> None:
