@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from api.sweep_schemas import last_horizon
 from api.sweeps import describe, label
 from jobs.models import Job, SweepMember
 
@@ -21,17 +22,12 @@ from jobs.models import Job, SweepMember
 LOG_FLOOR = float(np.finfo(np.float32).tiny)
 
 
-def _horizon(summary: dict[str, Any]) -> float | None:
-    horizons = summary.get("gradient_horizon") or []
-    return horizons[-1][0] if horizons and horizons[-1] else None
-
-
 SCALAR_METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
     "final_loss": lambda summary: summary.get("final_loss"),
     "eval_loss": lambda summary: summary.get("eval_loss"),
     "final_metric": lambda summary: summary.get("final_metric"),
     "eval_metric": lambda summary: summary.get("eval_metric"),
-    "horizon": _horizon,
+    "horizon": last_horizon,
     "steps_per_second": lambda summary: summary.get("steps_per_second"),
 }
 CURVE_METRICS: tuple[str, ...] = ("hidden_grad",)

@@ -33,6 +33,9 @@ SPEC_LIMITS: dict[str, str] = {
     "steps": "limit_steps",
     "batch_size": "limit_batch_size",
 }
+# gradcore's bounds on a field, where they are not just `<field>_max`: num_layers is also the
+# depth of the feed-forward cells, bounded apart.
+GRADCORE_BOUNDS: dict[str, tuple[str, ...]] = {"num_layers": ("num_layers_max", "mlp_depth_max")}
 RATE_WINDOW_S = 60.0
 # The part of the memory estimate that sets the peak -> the field that lowers it most, and the
 # others that also help.
@@ -53,7 +56,8 @@ def effective_limits(settings: Settings) -> dict[str, float]:
     server's setting where one is tighter: the largest values a spec may have here."""
     limits = dict(LIMITS)
     for field, setting in SPEC_LIMITS.items():
-        limits[f"{field}_max"] = min(limits[f"{field}_max"], getattr(settings, setting))
+        for bound in GRADCORE_BOUNDS.get(field, (f"{field}_max",)):
+            limits[bound] = min(limits[bound], getattr(settings, setting))
     return limits
 
 

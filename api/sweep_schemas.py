@@ -53,6 +53,12 @@ class SweepIn(BaseModel):
         return sweep_size(self.grid, self.seeds)
 
 
+def last_horizon(summary: dict[str, Any]) -> int | None:
+    """The gradient horizon of the first layer at the last probe; None without probes."""
+    horizons = summary.get("gradient_horizon") or []
+    return horizons[-1][0] if horizons and horizons[-1] else None
+
+
 class MemberSummary(BaseModel):
     """The numbers a sweep table shows; the full summary is on GET /v1/experiments/{id}."""
 
@@ -67,10 +73,9 @@ class MemberSummary(BaseModel):
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any]) -> MemberSummary:
-        horizons = summary.get("gradient_horizon") or []
         return cls(
             **{name: summary.get(name) for name in cls.model_fields if name != "horizon"},
-            horizon=horizons[-1][0] if horizons and horizons[-1] else None,
+            horizon=last_horizon(summary),
         )
 
 

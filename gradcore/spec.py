@@ -29,7 +29,9 @@ from gradcore.spec_parts import (
 )
 
 __all__ = [
+    "COPY_RECALL_LENGTH",
     "CROSS_FIELD_RULES",
+    "DATASET_NAME_PATTERN",
     "FEEDFORWARD_CELLS",
     "INDRNN_RECURRENT_INITS",
     "LIMITS",
@@ -51,6 +53,7 @@ __all__ = [
     "ProbeSpec",
     "Task",
     "TrainingSpec",
+    "copy_sequence_length",
     "indrnn_cap",
 ]
 
@@ -85,7 +88,19 @@ MIN_SEQ_LEN: dict[str, int] = {
     "temporal_order_3bit": 10,
 }
 
-Dataset = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# The copy task shows COPY_RECALL_LENGTH symbols first and asks for them back in as many steps
+# after the delimiter, so its sequences are longer than its delay T (= seq_len).
+COPY_RECALL_LENGTH = 10
+
+
+def copy_sequence_length(delay: int) -> int:
+    """Steps of a copy sequence: the symbols, delay - 1 blanks, the delimiter, the recall."""
+    return delay + 2 * COPY_RECALL_LENGTH
+
+
+# A data set's name, which is also its directory under the server's data dir.
+DATASET_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+Dataset = Annotated[str, Field(pattern=DATASET_NAME_PATTERN)]
 
 
 def _fixed_lengths() -> str:
@@ -131,8 +146,10 @@ class ExperimentSpec(BaseModel):
     seq_len: int = Field(
         ge=1,
         le=int(LIMITS["seq_len_max"]),
-        description="Time steps T (copy: the delay; its sequences are T + 20 long). Pixel tasks "
-        "fix it: 64 for digits, 784 for MNIST.",
+        description="Time steps T (copy: the delay; its sequences are "
+        f"T + {2 * COPY_RECALL_LENGTH} long). Pixel tasks fix it: "
+        f"{PIXEL_TASK_LENGTH['pixel_digits']} for digits, {PIXEL_TASK_LENGTH['pixel_mnist']} for "
+        "MNIST.",
     )
     hidden_size: int = Field(128, ge=1, le=int(LIMITS["hidden_size_max"]))
     num_layers: int = Field(
@@ -219,8 +236,8 @@ class ExperimentSpec(BaseModel):
 
     @property
     def sequence_length(self) -> int:
-        """Length of the sequences fed to the network (copy adds 20)."""
-        return self.seq_len + 20 if self.task == "copy" else self.seq_len
+        """Length of the sequences fed to the network (longer than seq_len for copy)."""
+        return copy_sequence_length(self.seq_len) if self.task == "copy" else self.seq_len
 
     @property
     def probe_steps(self) -> list[int]:

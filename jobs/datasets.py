@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gradcore.spec import DATASET_NAME_PATTERN
 from gradcore.tasks import ImageSet
 from gradcore.tasks.idx import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, parse_idx
 
-DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # the spec's `dataset` pattern
+DATASET_NAME = re.compile(DATASET_NAME_PATTERN)
 
 
 def available_datasets(data_dir: Path) -> list[str]:
@@ -56,25 +57,8 @@ def _load(directory: Path) -> ImageSet:
 def _read_pair(
     directory: Path, images_stem: str, labels_stem: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, H, W) uint8 and labels (N,) int64, their counts checked against each other."""
-    images = _read_idx(directory, images_stem)
-    labels = _read_idx(directory, labels_stem)
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
-            f"{directory / images_stem}: expected uint8 images (N, H, W), "
-            f"got {images.dtype} {images.shape}"
-        )
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"{directory / labels_stem}: expected integer labels (N,), "
-            f"got {labels.dtype} {labels.shape}"
-        )
-    if len(images) != len(labels):
-        raise ValueError(
-            f"{directory}: {images_stem} holds {len(images)} images but {labels_stem} "
-            f"{len(labels)} labels"
-        )
-    return images, labels.astype(np.int64)
+    """Images and labels as stored; ImageSet checks their kinds and counts against each other."""
+    return _read_idx(directory, images_stem), _read_idx(directory, labels_stem)
 
 
 def _read_idx(directory: Path, stem: str) -> np.ndarray:

@@ -8,13 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gradcore.spec import COPY_RECALL_LENGTH, copy_sequence_length
 from gradcore.tasks.base import Batch
 from gradcore.tasks.common import SyntheticTask, TaskInfo, accuracy, cross_entropy
 
 BLANK = 0
 DATA_SYMBOLS = 8  # symbols 1..8
 DELIMITER = DATA_SYMBOLS + 1  # 9
-RECALL_LENGTH = 10  # symbols to memorise, and blanks after the delimiter
+RECALL_LENGTH = COPY_RECALL_LENGTH  # symbols to memorise, and blanks after the delimiter
 SOLVED_ACCURACY = 0.99
 
 INFO = TaskInfo(
@@ -39,7 +40,7 @@ class CopyMemory(SyntheticTask):
     def __init__(self, delay: int) -> None:
         if delay < 1:
             raise ValueError(f"copy: the delay must be at least 1, not {delay}")
-        super().__init__(INFO, delay + 2 * RECALL_LENGTH)
+        super().__init__(INFO, copy_sequence_length(delay))
         self.delay = delay
 
     @property

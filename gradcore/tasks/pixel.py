@@ -12,6 +12,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import Tensor
 
+from gradcore.spec import PIXEL_TASK_LENGTH
 from gradcore.tasks.base import Batch
 from gradcore.tasks.common import DescribedTask, TaskInfo, accuracy, cross_entropy
 
@@ -76,8 +77,13 @@ class PixelSource:
     solved_accuracy: float
 
 
-DIGITS = PixelSource("digits", "scikit-learn's 8x8 digits (1,797 images)", 64, 16, 0.9)
-MNIST = PixelSource("mnist", "a 28x28 MNIST-format data set", 784, 255, 0.95)
+# Their lengths are the spec's, which fixes seq_len for these tasks.
+DIGITS = PixelSource(
+    "digits", "scikit-learn's 8x8 digits (1,797 images)", PIXEL_TASK_LENGTH["pixel_digits"], 16, 0.9
+)
+MNIST = PixelSource(
+    "mnist", "a 28x28 MNIST-format data set", PIXEL_TASK_LENGTH["pixel_mnist"], 255, 0.95
+)
 
 
 def task_info(source: PixelSource, permuted: bool) -> TaskInfo:

@@ -9,13 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gradcore.spec import MIN_SEQ_LEN as SPEC_MIN_SEQ_LEN
 from gradcore.tasks.base import Batch
 from gradcore.tasks.common import SyntheticTask, TaskInfo, accuracy, cross_entropy
 
 # A and B are symbols 0 and 1, so each relevant symbol is the bit it encodes.
 SYMBOLS = 6  # A, B and the distractors 2..5
 SOLVED_ACCURACY = 0.99
-MIN_SEQ_LEN = 10  # below it the windows collapse onto each other
+# Below it the windows collapse onto each other.
+MIN_SEQ_LEN = SPEC_MIN_SEQ_LEN["temporal_order"]
 # Where each relevant symbol may sit, in tenths of T: position in [lo * T/10, hi * T/10).
 WINDOWS_TENTHS: dict[int, tuple[tuple[int, int], ...]] = {
     2: ((1, 2), (5, 6)),

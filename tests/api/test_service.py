@@ -59,7 +59,8 @@ def test_meta_publishes_this_servers_limits(settings: Settings) -> None:
     )
     with TestClient(create_app(tight)) as client:
         limits = client.get("/v1/meta").json()["limits"]
-        assert limits["seq_len_max"] == 300 and limits["num_layers_max"] == 2
+        assert limits["seq_len_max"] == 300
+        assert limits["num_layers_max"] == limits["mlp_depth_max"] == 2
         assert limits["steps_max"] == LIMITS["steps_max"]
         assert limits["lr_max"] == LIMITS["lr_max"]  # no server setting: gradcore's
         # What the meta offers is what the server admits, and one past it is refused.

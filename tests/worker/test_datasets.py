@@ -43,7 +43,6 @@ def test_loads_train_and_test_splits_and_runs_the_task(tmp_path: Path, gz: bool)
     loaded = sets["mnist"]
     np.testing.assert_array_equal(loaded.train_images, train[0])
     np.testing.assert_array_equal(loaded.test_labels, test[1])
-    assert loaded.train_labels.dtype == np.int64
 
     spec = ExperimentSpec(cell="tanh", task="permuted_pixel_mnist", seq_len=784, dataset="mnist")
     task = build_task(spec, sets)
@@ -88,18 +87,18 @@ def test_listing_reads_no_file(tmp_path: Path) -> None:
 def test_image_and_label_counts_must_agree(tmp_path: Path) -> None:
     images, labels = images_and_labels(5, seed=0)
     write_pair(tmp_path / "datasets" / "mnist", TRAIN, (images, labels[:4]), gz=False)
-    with pytest.raises(ValueError, match=r"5 images but .* 4 labels"):
+    with pytest.raises(ValueError, match="train: 5 images but 4 labels"):
         load_image_sets(tmp_path)
 
 
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ((np.zeros((2, 784), np.uint8), np.zeros(2, np.uint8)), "uint8 images"),
-        ((np.zeros((2, 28, 28), np.float32), np.zeros(2, np.uint8)), "uint8 images"),
-        ((np.zeros((2, 28, 28), np.uint8), np.zeros((2, 1), np.uint8)), "integer labels"),
+        ((np.zeros((2, 4, 28, 28), np.uint8), np.zeros(2, np.uint8)), "must be uint8"),
+        ((np.zeros((2, 28, 28), np.float32), np.zeros(2, np.uint8)), "must be uint8"),
+        ((np.zeros((2, 28, 28), np.uint8), np.zeros((2, 1), np.uint8)), "must be integers"),
     ],
-    ids=["flat-images", "float-images", "2d-labels"],
+    ids=["4d-images", "float-images", "2d-labels"],
 )
 def test_wrong_array_kinds_are_rejected(
     tmp_path: Path, arrays: tuple[np.ndarray, np.ndarray], message: str
