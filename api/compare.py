@@ -16,19 +16,25 @@ from pydantic import BaseModel, Field
 
 from api.sweep_schemas import last_horizon
 from api.sweeps import describe, label
+from gradcore.result import Summary
 from jobs.models import Job, SweepMember
 
 # Norms that underflowed to 0.0 are drawn at float32's smallest normal instead of -inf.
 LOG_FLOOR = float(np.finfo(np.float32).tiny)
 
 
+def _summary_field(name: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda summary: summary.get(name)
+
+
+# Every number of the summary (its float fields, read off gradcore's model), and the horizon.
 SCALAR_METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
-    "final_loss": lambda summary: summary.get("final_loss"),
-    "eval_loss": lambda summary: summary.get("eval_loss"),
-    "final_metric": lambda summary: summary.get("final_metric"),
-    "eval_metric": lambda summary: summary.get("eval_metric"),
+    **{
+        name: _summary_field(name)
+        for name, field in Summary.model_fields.items()
+        if field.annotation in (float, float | None)
+    },
     "horizon": last_horizon,
-    "steps_per_second": lambda summary: summary.get("steps_per_second"),
 }
 CURVE_METRICS: tuple[str, ...] = ("hidden_grad",)
 METRICS: tuple[str, ...] = (*SCALAR_METRICS, *CURVE_METRICS)

@@ -237,6 +237,14 @@ class MetaOut(BaseModel):
     statuses: list[JobStatus]
     final_statuses: list[JobStatus] = Field(description="a job in one never changes again")
     result_fields: list[str]
+    result_entries: dict[str, list[str]] = Field(
+        description="per trace part, its fields with one entry per step (per probe for "
+        "hidden_grad and dynamics): what a client appends to as a run's traces arrive"
+    )
+    sweep_metrics: list[str] = Field(
+        description="the scalar metrics GET /v1/sweeps/{id}/compare plots across a grid axis "
+        "(metric hidden_grad gives curves instead)"
+    )
     spec_schema: dict[str, Any] = Field(description="JSON Schema of the POST body")
     cost_limit: float = Field(description="largest estimated work a spec may have")
     memory_limit_bytes: int = Field(description="largest estimated peak memory a run may have")

@@ -1,56 +1,58 @@
-"""A result document in tidy long form: one row per step, series (and time step) and value.
+"""A result document in tidy long form: one row per step, series (and index) and value.
 
-Series are named by their place in the document: `loss.loss`, `grad_norm.total`,
-`grad_norm.per_param.<parameter>`, `weight_change.<weight>`, `hidden_grad.<layer>` (one row per
-time step, 1-based, so a probe's curve is T rows), `hidden_grad.horizon.<layer>`. Booleans
-(`grad_norm.clipped`) are 0 or 1. Spreadsheets pivot it; Grafana's CSV sources read it as is.
+Every trace part of the result model is exported, each of its columns named by its place in the
+document: `<part>.<field>` for a column with one entry per step (`loss.loss`, `grad_norm.total`,
+`hessian_free.damping`), `<part>.<field>.<name>` for one of a mapping's columns
+(`grad_norm.per_param.<parameter>`, `weight_change.per_layer.<weight>`) and for a probe part's
+per-layer numbers (`hidden_grad.horizon.<layer>`), and, one row per entry of a curve,
+`hidden_grad.norm.<layer>`, `dynamics.jacobian_norm.<layer>` (time_step: the time step t,
+1-based) and `dynamics.lyapunov.<layer>` (time_step: the exponent's rank k, 1-based). Booleans
+(`grad_norm.clipped`, `hessian_free.accepted`) are 0 or 1. Spreadsheets pivot it; Grafana's
+CSV sources read it as is.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
+from jobs.result_view import TRACE_MODELS, Column, columns
+
 HEADER: tuple[str, ...] = ("series", "step", "time_step", "value")
-TIDY_PARTS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change")
 Row = tuple[str, int, int | None, float]
 
 
-def _columns(prefix: str, trace: dict[str, Any], names: Sequence[str]) -> Iterator[Row]:
-    for name in names:
-        for step, value in zip(trace["step"], trace[name], strict=True):
-            yield f"{prefix}.{name}", step, None, float(value)
-
-
-def _mapping(prefix: str, steps: list[int], columns: dict[str, list[float]]) -> Iterator[Row]:
-    for name, values in columns.items():
-        for step, value in zip(steps, values, strict=True):
-            yield f"{prefix}.{name}", step, None, float(value)
-
-
-def _hidden_grad(trace: dict[str, Any]) -> Iterator[Row]:
-    for index, step in enumerate(trace["step"]):
-        for layer, name in enumerate(trace["layers"]):
-            for t, value in enumerate(trace["norm"][index][layer], start=1):
-                yield f"hidden_grad.{name}", step, t, value
-            yield f"hidden_grad.horizon.{name}", step, None, float(trace["horizon"][index][layer])
+def _column_rows(prefix: str, column: Column, trace: dict[str, Any]) -> Iterator[Row]:
+    values = trace[column.name]
+    if column.keyed:  # {name: one entry per step}
+        for name, entries in values.items():
+            for step, value in zip(trace["step"], entries, strict=True):
+                yield f"{prefix}.{name}", step, None, float(value)
+        return
+    for step, entry in zip(trace["step"], values, strict=True):
+        if column.depth == 1:
+            yield prefix, step, None, float(entry)
+            continue
+        for layer, per_layer in zip(trace["layers"], entry, strict=True):
+            if column.depth == 2:
+                yield f"{prefix}.{layer}", step, None, float(per_layer)
+                continue
+            for index, value in enumerate(per_layer, start=1):
+                yield f"{prefix}.{layer}", step, index, float(value)
 
 
 def tidy_rows(view: dict[str, Any]) -> Iterator[Row]:
-    """Rows of every trace present in `view` (a document, or a cut of one)."""
-    if "loss" in view:
-        yield from _columns("loss", view["loss"], ("loss", "metric"))
-    if "grad_norm" in view:
-        trace = view["grad_norm"]
-        yield from _columns("grad_norm", trace, ("total", "clipped_total", "clipped"))
-        yield from _mapping("grad_norm.per_param", trace["step"], trace["per_param"])
-    if "hidden_grad" in view:
-        yield from _hidden_grad(view["hidden_grad"])
-    if "weight_change" in view:
-        trace = view["weight_change"]
-        yield from _mapping("weight_change", trace["step"], trace["per_layer"])
+    """Rows of every trace present in `view` (a document, or a cut of one), in model order;
+    a column that is null (a measurement not asked for) has none."""
+    for part in TRACE_MODELS:
+        trace = view.get(part)
+        if trace is None:
+            continue
+        for column in columns(part):
+            if column.name != "step" and trace.get(column.name) is not None:
+                yield from _column_rows(f"{part}.{column.name}", column, trace)
 
 
 def csv_chunks(rows: Iterator[Row], rows_per_chunk: int = 2000) -> Iterator[str]:

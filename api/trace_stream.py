@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.tidy import TIDY_PARTS, Row, tidy_rows
+from api.tidy import Row, tidy_rows
 from jobs import trace_format as fmt
+from jobs.result_view import TRACE_MODELS
 from jobs.statuses import ACTIVE_STATUSES
 from jobs.trace_probes import PROBE_COLUMNS, choose_probes, probe_rows, probe_value, read_probes
 from jobs.trace_read import Stored, step_pieces, view
@@ -146,7 +147,7 @@ def csv_rows(
             return
         low, high = stored.step_range(step_from, step_to)
         for name in fields:
-            if name not in TIDY_PARTS or stored.meta is None or stored.meta[name] is None:
+            if name not in TRACE_MODELS or stored.meta is None or stored.meta[name] is None:
                 continue
             if name in fmt.STEP_PARTS:
                 layout = fmt.columns(stored.meta[name])

@@ -7,6 +7,7 @@ from typing import get_args
 
 from fastapi import APIRouter
 
+from api.compare import SCALAR_METRICS
 from api.deps import SettingsDep
 from api.limits import effective_limits
 from api.responses import BODY, refusals
@@ -26,7 +27,7 @@ from gradcore.spec import (
 )
 from gradcore.tasks import describe_tasks
 from jobs.datasets import available_datasets
-from jobs.result_view import RESULT_FIELDS
+from jobs.result_view import RESULT_FIELDS, entry_keys
 from jobs.statuses import FINAL_STATUSES, STATUSES
 
 router = APIRouter(tags=["service"])
@@ -59,6 +60,8 @@ def meta(settings: SettingsDep) -> MetaOut:
         statuses=list(STATUSES),
         final_statuses=list(FINAL_STATUSES),
         result_fields=list(RESULT_FIELDS),
+        result_entries=entry_keys(),
+        sweep_metrics=list(SCALAR_METRICS),
         spec_schema=ExperimentSpec.model_json_schema(),
         cost_limit=settings.limit_cost,
         memory_limit_bytes=settings.worker_memory_bytes,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+import numpy as np
 from fastapi.testclient import TestClient
 
+import gradcore
 from api.events import Cursor, Snapshot, already_ended, parse_last_event_id
 from gradcore.result import ExperimentResult
+from jobs import store, traces
 from tests.specs import TINY_SPEC
 
 
@@ -29,9 +32,9 @@ def test_results_csv_has_one_row_per_step_and_series(
     for name in trained.grad_norm.per_param:
         assert len(by_series[f"grad_norm.per_param.{name}"]) == steps
     for name in trained.weight_change.per_layer:
-        assert len(by_series[f"weight_change.{name}"]) == steps
+        assert len(by_series[f"weight_change.per_layer.{name}"]) == steps
     hidden = trained.hidden_grad
-    curve = by_series["hidden_grad.layer0"]
+    curve = by_series["hidden_grad.norm.layer0"]
     assert len(curve) == len(hidden.step) * hidden.time_steps
     assert [float(r["value"]) for r in curve[: hidden.time_steps]] == hidden.norm[0][0]
     assert [r["time_step"] for r in curve[:2]] == ["1", "2"]
@@ -40,6 +43,64 @@ def test_results_csv_has_one_row_per_step_and_series(
     cut = client.get(f"/v1/experiments/{job_id}/results.csv?fields=loss&max_points=5").text
     series = {line.split(",")[0] for line in cut.splitlines()[1:]}
     assert series == {"loss.loss", "loss.metric"} and len(cut.splitlines()) <= 1 + 2 * 5
+
+
+# Probes measured and the Hessian-free optimizer: a result with every optional trace.
+EVERY_TRACE_SPEC = {
+    **TINY_SPEC,
+    "steps": 4,
+    "probe_every": 2,
+    "hidden_size": 6,
+    "seq_len": 8,
+    "probes": {"jacobian_norms": True, "lyapunov_exponents": 2, "power_iters": 3},
+    "optimizer": {"name": "hessian_free", "lr": 1.0, "cg_max_iters": 3},
+}
+
+
+def _flatten(prefix: str, value: object) -> dict[str, list[float]]:
+    """The numbers of a result part by their place in the document, written independently of
+    api/tidy.py: lists of lists are walked, a list of layers names its entries."""
+    if isinstance(value, dict):
+        layers = value.get("layers")
+        out: dict[str, list[float]] = {}
+        for key, item in value.items():
+            if key in ("step", "layers", "time_steps") or item is None:
+                continue
+            if layers is not None:  # per probe, then per layer
+                for index, layer in enumerate(layers):
+                    out[f"{prefix}.{key}.{layer}"] = [
+                        float(x) for probe in item for x in np.ravel(probe[index])
+                    ]
+            else:
+                out.update(_flatten(f"{prefix}.{key}", item))
+        return out
+    return {prefix: [float(x) for x in value]}
+
+
+def test_results_csv_exports_every_trace_of_a_result_with_dynamics_and_hessian_free(
+    client: TestClient, sessions
+) -> None:
+    result = gradcore.run(gradcore.ExperimentSpec(**EVERY_TRACE_SPEC))
+    assert result.dynamics is not None and result.hessian_free is not None
+    job_id = client.post("/v1/experiments", json=EVERY_TRACE_SPEC).json()["id"]
+    with sessions() as session:
+        attempt = store.start_job(session, job_id, "test-worker")
+        document = result.model_dump(mode="json", exclude={"summary"})
+        assert traces.append_slice(session, job_id, attempt, document)
+        assert store.finish_job(session, job_id, result.summary, attempt) == "succeeded"
+
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/v1/experiments/{job_id}/results.csv").text))
+    )
+    exported: dict[str, list[float]] = {}
+    for row in rows:
+        exported.setdefault(row["series"], []).append(float(row["value"]))
+    expected: dict[str, list[float]] = {}
+    for part, value in document.items():
+        expected.update(_flatten(part, value))
+    assert any(name.startswith("dynamics.lyapunov.") for name in expected)
+    assert any(name.startswith("hessian_free.") for name in expected)
+    assert exported == expected
 
 
 def test_results_csv_is_409_before_results_and_404_for_unknown(client: TestClient) -> None:
