@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -59,6 +60,16 @@ def effective_limits(settings: Settings) -> dict[str, float]:
         for bound in GRADCORE_BOUNDS.get(field, (f"{field}_max",)):
             limits[bound] = min(limits[bound], getattr(settings, setting))
     return limits
+
+
+def effective_schema(settings: Settings) -> dict[str, Any]:
+    """The spec's JSON Schema with each field this server limits bounded by its setting where
+    that is tighter, so a form built from it offers only what the server admits."""
+    schema = ExperimentSpec.model_json_schema()
+    for field, setting in SPEC_LIMITS.items():
+        bounds = schema["properties"][field]
+        bounds["maximum"] = min(bounds["maximum"], getattr(settings, setting))
+    return schema
 
 
 def check_spec(spec: ExperimentSpec, settings: Settings) -> None:

@@ -245,7 +245,9 @@ class MetaOut(BaseModel):
         description="the scalar metrics GET /v1/sweeps/{id}/compare plots across a grid axis "
         "(metric hidden_grad gives curves instead)"
     )
-    spec_schema: dict[str, Any] = Field(description="JSON Schema of the POST body")
+    spec_schema: dict[str, Any] = Field(
+        description="JSON Schema of the POST body, its maximums lowered to this server's limits"
+    )
     cost_limit: float = Field(description="largest estimated work a spec may have")
     memory_limit_bytes: int = Field(description="largest estimated peak memory a run may have")
     estimates: dict[str, str] = Field(

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api.compare import SCALAR_METRICS
 from api.deps import SettingsDep
-from api.limits import effective_limits
+from api.limits import effective_limits, effective_schema
 from api.responses import BODY, refusals
 from api.schemas import EstimateOut, MetaOut
 from gradcore import estimate
@@ -62,7 +62,7 @@ def meta(settings: SettingsDep) -> MetaOut:
         result_fields=list(RESULT_FIELDS),
         result_entries=entry_keys(),
         sweep_metrics=list(SCALAR_METRICS),
-        spec_schema=ExperimentSpec.model_json_schema(),
+        spec_schema=effective_schema(settings),
         cost_limit=settings.limit_cost,
         memory_limit_bytes=settings.worker_memory_bytes,
         estimates=ESTIMATES,

@@ -10,6 +10,7 @@ export function apiKey() {
 export function setApiKey(key) {
   if (key) localStorage.setItem(KEY_STORAGE, key);
   else localStorage.removeItem(KEY_STORAGE);
+  metaRead = null;
 }
 
 function headers(extra = {}) {
@@ -31,6 +32,16 @@ export async function api(path, { method = "GET", body } = {}) {
     throw new Error(detail);
   }
   return data;
+}
+
+// GET /v1/meta, read once: the server's facts (statuses, limits, result layout) the pages use.
+let metaRead = null;
+export function meta() {
+  metaRead ??= api("/v1/meta").catch((error) => {
+    metaRead = null;
+    throw error;
+  });
+  return metaRead;
 }
 
 export async function download(path, filename) {
@@ -60,8 +71,9 @@ function parseFrame(frame) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Calls onEvent({name, data, id}) for each event until the `end` event or until `signal`
-// aborts; reconnects (at most 100 times) from the last id received.
-export async function follow(path, onEvent, signal) {
+// aborts; reconnects (at most 100 times) from the last id received. Every failure is logged and
+// given to onError (a refused stream, 4xx, ends the following; anything else is retried).
+export async function follow(path, onEvent, signal, onError) {
   let lastId = null;
   for (let attempt = 0; attempt < 100 && !signal.aborted; attempt++) {
     try {
@@ -69,6 +81,11 @@ export async function follow(path, onEvent, signal) {
       if (lastId !== null) extra["Last-Event-ID"] = lastId;
       const response = await fetch(path, { headers: headers(extra), signal });
       if (response.status === 204 || response.status === 404) return;
+      if (!response.ok) {
+        const error = new Error(`${path}: ${response.status} ${response.statusText}`);
+        error.final = response.status < 500;
+        throw error;
+      }
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -81,12 +98,15 @@ export async function follow(path, onEvent, signal) {
           buffer = buffer.slice(cut + 2);
           if (!event) continue;
           if (event.id !== null) lastId = event.id;
-          onEvent(event);
+          await onEvent(event);
           if (event.name === "end") return;
         }
       }
     } catch (error) {
       if (signal.aborted) return;
+      console.warn(`event stream ${path}:`, error);
+      onError(error);
+      if (error.final) return;
     }
     await sleep(1000);
   }

@@ -1,21 +1,13 @@
 // The dashboard's shell: routes (#/, #/experiments/<id>, #/sweeps/<id>) and the home page with
 // the submission form, built from GET /v1/meta so it always offers what the server accepts.
 
-import { api, apiKey, setApiKey } from "./api.js";
+import { api, apiKey, meta as readMeta, setApiKey } from "./api.js";
 import { showExperiment } from "./experiment.js";
+import { badge, html } from "./html.js";
 import { showSweep } from "./sweep.js";
 
 const main = document.querySelector("main");
 let leaving = new AbortController();
-
-export function html(strings, ...values) {
-  const escape = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return strings.reduce((out, s, i) => out + s + (i < values.length ? escape(values[i]) : ""), "");
-}
-
-export function badge(status) {
-  return `<span class="badge ${status}">${status}</span>`;
-}
 
 // The spec fields the form offers: [dotted path, label, meta list of choices or null].
 const FIELDS = [
@@ -61,11 +53,12 @@ function formField(meta, [path, label, choices]) {
   const field = schemaOf(meta.spec_schema, path);
   const value = START[path] ?? field.default ?? "";
   if (choices) {
-    const options = meta[choices].map((c) => `<option ${c === value ? "selected" : ""}>${c}</option>`);
-    return `<label>${label}<select data-path="${path}">${options.join("")}</select></label>`;
+    const options = meta[choices].map((c) => html`<option ${c === value ? "selected" : ""}>${c}</option>`);
+    return html`<label>${label}<select data-path="${path}">${options}</select></label>`;
   }
   const step = field.type === "integer" ? 1 : "any";
   const low = field.minimum ?? field.exclusiveMinimum ?? "";
+  // The server publishes the schema with its own limits as the maximums.
   const high = field.maximum ?? field.exclusiveMaximum ?? "";
   return html`<label>${label}<input type="number" data-path="${path}" value="${value}"
     step="${step}" min="${low}" max="${high}"></label>`;
@@ -73,14 +66,14 @@ function formField(meta, [path, label, choices]) {
 
 async function showHome(signal) {
   const [meta, jobs, sweeps] = await Promise.all([
-    api("/v1/meta"), api("/v1/experiments?limit=15"), api("/v1/sweeps?limit=8"),
+    readMeta(), api("/v1/experiments?limit=15"), api("/v1/sweeps?limit=8"),
   ]);
-  main.innerHTML = `
+  main.innerHTML = html`
     <section class="panel"><h2>New experiment</h2>
-      <form id="spec-form"><div class="fields">${FIELDS.map((f) => formField(meta, f)).join("")}</div>
+      <form id="spec-form"><div class="fields">${FIELDS.map((f) => formField(meta, f))}</div>
         <p class="task-note"></p>
         <details><summary>…or run it as a sweep</summary>
-          <label>grid (dotted spec path → values)<textarea id="grid" rows="3">{"cell": ["tanh", "lstm"], "seq_len": [20, 50]}</textarea></label>
+          <label>grid (dotted spec path → values)<textarea id="grid" rows="3">${'{"cell": ["tanh", "lstm"], "seq_len": [20, 50]}'}</textarea></label>
           <label>seeds <input id="seeds" type="number" value="2" min="1" max="100"></label>
           <button type="button" id="submit-sweep">Submit sweep</button>
         </details>
@@ -121,28 +114,28 @@ async function showHome(signal) {
     const body = { base: specFromForm(form), grid, seeds: Number(form.querySelector("#seeds").value) };
     submit("/v1/sweeps", body, "#/sweeps/");
   });
-  if (jobs.items.some((j) => j.status === "queued" || j.status === "running")) {
+  if (jobs.items.some((j) => !meta.final_statuses.includes(j.status))) {
     setTimeout(() => !signal.aborted && route(), 3000);
   }
 }
 
 function experimentTable(items) {
-  if (!items.length) return "<p>None yet.</p>";
+  if (!items.length) return html`<p>None yet.</p>`;
   const rows = items.map((j) => html`<tr data-id="${j.id}"><td><a href="#/experiments/${j.id}">${j.id.slice(0, 8)}</a></td>
     <td>${j.spec.cell}</td><td>${j.spec.task}</td><td>${j.spec.seq_len}</td><td>${j.spec.hidden_size}</td>
-    <td>${j.spec.clipping.mode}</td><td>`+ badge(j.status) + html`</td><td><progress value="${j.progress.fraction}"></progress></td>
+    <td>${j.spec.clipping.mode}</td><td>${badge(j.status)}</td><td><progress value="${j.progress.fraction}"></progress></td>
     <td>${new Date(j.created_at).toLocaleString()}</td></tr>`);
-  return `<table class="list"><tr><th>id</th><th>cell</th><th>task</th><th>T</th><th>hidden</th>
-    <th>clipping</th><th>status</th><th>progress</th><th>created</th></tr>${rows.join("")}</table>`;
+  return html`<table class="list"><tr><th>id</th><th>cell</th><th>task</th><th>T</th><th>hidden</th>
+    <th>clipping</th><th>status</th><th>progress</th><th>created</th></tr>${rows}</table>`;
 }
 
 function sweepTable(items) {
-  if (!items.length) return "<p>None yet.</p>";
+  if (!items.length) return html`<p>None yet.</p>`;
   const rows = items.map((s) => html`<tr><td><a href="#/sweeps/${s.id}">${s.id.slice(0, 8)}</a></td>
     <td>${Object.entries(s.grid).map(([k, v]) => `${k}: ${v.map((x) => JSON.stringify(x)).join(", ")}`).join("; ")}</td>
     <td>${s.seeds}</td><td>${s.size}</td><td>${new Date(s.created_at).toLocaleString()}</td></tr>`);
-  return `<table class="list"><tr><th>id</th><th>grid</th><th>seeds</th><th>experiments</th>
-    <th>created</th></tr>${rows.join("")}</table>`;
+  return html`<table class="list"><tr><th>id</th><th>grid</th><th>seeds</th><th>experiments</th>
+    <th>created</th></tr>${rows}</table>`;
 }
 
 async function route() {

@@ -12,6 +12,18 @@ function node(tag, attrs = {}, parent = null) {
   return element;
 }
 
+// [min, max] of the values, by a loop: spreading tens of thousands of values into Math.min's
+// arguments can exceed an engine's argument limit. [Infinity, -Infinity] when empty.
+export function extent(values) {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of values) {
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return [low, high];
+}
+
 function niceTicks(low, high, count = 5) {
   if (!(high > low)) return [low];
   const raw = (high - low) / count;
@@ -29,8 +41,9 @@ function format(value) {
   return String(Number(value.toPrecision(3)));
 }
 
-// The frame of a chart: an SVG with axes for the given ranges; returns scale functions.
-function frame(container, { title, xLabel, yLabel, xRange, yRange, logY, xTicks, height }) {
+// The frame of a chart: an SVG with axes for the given ranges; returns scale functions. Numeric
+// y ticks get grid lines; given yTicks ([value, label] pairs, e.g. a heatmap's rows) replace them.
+function frame(container, { title, xLabel, yLabel, xRange, yRange, logY, xTicks, yTicks, height }) {
   const width = Math.max(container.clientWidth || 520, 320);
   const box = { left: 58, right: 14, top: 26, bottom: 40, width, height: height || 250 };
   const svg = node("svg", { width, height: box.height, viewBox: `0 0 ${width} ${box.height}`,
@@ -46,11 +59,14 @@ function frame(container, { title, xLabel, yLabel, xRange, yRange, logY, xTicks,
   const axes = node("g", { class: "axes" }, svg);
   // Log axes get ticks at whole powers of ten when the range spans at least two of them.
   const powers = niceTicks(y0, y1).map((t) => Math.round(t * 1e9) / 1e9).filter(Number.isInteger);
-  const yTicks = logY && powers.length >= 2 ? powers : niceTicks(y0, y1);
-  for (const t of yTicks) {
+  const numeric = logY && powers.length >= 2 ? powers : niceTicks(y0, y1);
+  for (const t of yTicks ? [] : numeric) {
     node("line", { x1: box.left, x2: box.left + plotW, y1: y(t), y2: y(t), class: "grid" }, axes);
+  }
+  const yLabels = yTicks || numeric.map((t) => [t, logY ? (Number.isInteger(t) ? `1e${t}` : format(10 ** t)) : format(t)]);
+  for (const [t, text] of yLabels) {
     const label = node("text", { x: box.left - 6, y: y(t) + 4, class: "tick", "text-anchor": "end" }, axes);
-    label.textContent = logY ? (Number.isInteger(t) ? `1e${t}` : format(10 ** t)) : format(t);
+    label.textContent = text;
   }
   for (const [t, text] of xTicks || niceTicks(x0, x1, 6).map((t) => [t, format(t)])) {
     const label = node("text", { x: x(t), y: box.top + plotH + 16, class: "tick", "text-anchor": "middle" }, axes);
@@ -70,7 +86,9 @@ function legend(container, entries) {
   list.className = "legend";
   for (const { name, color, dash } of entries) {
     const item = document.createElement("span");
-    item.innerHTML = `<i style="border-color:${color};border-style:${dash ? "dashed" : "solid"}"></i>`;
+    const swatch = item.appendChild(document.createElement("i"));
+    swatch.style.borderColor = color;
+    swatch.style.borderStyle = dash ? "dashed" : "solid";
     item.append(name);
     list.appendChild(item);
   }
@@ -78,18 +96,20 @@ function legend(container, entries) {
 }
 
 // Lines over x. series: [{name, x, y, color?, dash?, band?: {lo, hi}, onClick?(i)}];
-// hlines: [{y, name}] (e.g. a baseline); markers: [{x, name}] (e.g. clip events).
+// hlines: [{y, name}] (e.g. a baseline); markers: [{x, name}] (e.g. clip events); yRange:
+// [low, high] in data units to draw instead of the data's own (e.g. one range for many charts).
 export function lineChart(container, opts) {
   const { series, hlines = [], markers = [], logY = false } = opts;
   const ty = (v) => (logY ? Math.log10(Math.max(v, 1e-45)) : v);
   const ok = (v) => v !== null && Number.isFinite(v) && (!logY || v > 0);
-  const xs = series.flatMap((s) => s.x);
-  const ys = series.flatMap((s) => [...s.y, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])])
-    .concat(hlines.map((h) => h.y)).filter(ok).map(ty);
+  const [xLow, xHigh] = extent(series.flatMap((s) => s.x));
+  const ys = opts.yRange || series.flatMap((s) => [...s.y, ...(s.band ? [...s.band.lo, ...s.band.hi] : [])])
+    .concat(hlines.map((h) => h.y));
+  const [yLow, yHigh] = extent(ys.filter(ok).map(ty));
   // Categorical axes (xTicks given) leave half a step of room at either end.
   const pad = opts.xTicks ? 0.5 : 0;
-  const chart = frame(container, { ...opts, xRange: [Math.min(...xs) - pad, Math.max(...xs) + pad],
-    yRange: ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1] });
+  const chart = frame(container, { ...opts, xRange: [xLow - pad, xHigh + pad],
+    yRange: yLow <= yHigh ? [yLow, yHigh] : [0, 1] });
   const { svg, x, y } = chart;
   const entries = [];
   series.forEach((s, index) => {
@@ -154,13 +174,13 @@ export function heatmap(container, { title, rows, values, xLabel, yLabel, maxCol
     return out;
   });
   const flat = binned.flat();
-  const low = Math.min(...flat);
-  const high = Math.max(...flat);
+  const [low, high] = extent(flat);
+  // Rows are probes, top down: every few is labelled with its training step at its middle.
+  const every = Math.ceil(rows.length / 8);
+  const yTicks = rows.flatMap((step, r) => (r % every ? [] : [[rows.length - r - 0.5, step]]));
   const chart = frame(container, { title, xLabel, yLabel, xRange: [0.5, columns + 0.5],
-    yRange: [0, rows.length], height: Math.min(360, 120 + rows.length * 14),
+    yRange: [0, rows.length], height: Math.min(360, 120 + rows.length * 14), yTicks,
     xTicks: niceTicks(1, columns, 8).map((t) => [t, format(t)]) });
-  // The frame's numeric y ticks and grid do not apply: rows are probes, labelled below.
-  for (const extra of chart.svg.querySelectorAll(".axes .tick[text-anchor=end], .axes .grid")) extra.remove();
   const cellW = (chart.plotW * bin) / columns;
   const cellH = chart.plotH / rows.length;
   const group = node("g", { class: "cells" });
@@ -173,16 +193,12 @@ export function heatmap(container, { title, rows, values, xLabel, yLabel, maxCol
       node("title", {}, cell).textContent = `step ${rows[r]}, t=${c * bin + 1}: 1e${value.toFixed(2)}`;
     });
   });
-  const every = Math.ceil(rows.length / 8);
-  rows.forEach((step, r) => {
-    if (r % every) return;
-    node("text", { x: chart.box.left - 6, y: chart.box.top + (r + 0.5) * cellH + 4, class: "tick",
-      "text-anchor": "end" }, chart.svg).textContent = step;
-  });
   const scale = document.createElement("div");
   scale.className = "colorbar";
-  scale.innerHTML = `<span>1e${low.toFixed(1)}</span><i style="background:linear-gradient(90deg,${
-    [0, 0.25, 0.5, 0.75, 1].map(color).join(",")})"></i><span>1e${high.toFixed(1)}</span>`;
+  const gradient = document.createElement("i");
+  gradient.style.background = `linear-gradient(90deg,${[0, 0.25, 0.5, 0.75, 1].map(color).join(",")})`;
+  const label = (value) => Object.assign(document.createElement("span"), { textContent: `1e${value.toFixed(1)}` });
+  scale.append(label(low), gradient, label(high));
   container.appendChild(scale);
   container.dataset.drawn = flat.length;
 }

@@ -1,12 +1,10 @@
 // One experiment: its gradient-flow charts, drawn as the traces arrive while it runs; once it
 // ended, the stored result as a page opened then shows it.
 
-import { api, download, follow } from "./api.js";
-import { badge, html } from "./app.js";
+import { api, download, follow, meta as readMeta } from "./api.js";
 import { ExperimentCharts, MAX_POINTS } from "./experiment_charts.js";
+import { badge, html } from "./html.js";
 import { appendSlice } from "./traces.js";
-
-const FINAL = ["succeeded", "failed", "cancelled", "diverged"];
 
 function header(job) {
   const s = job.spec;
@@ -20,7 +18,7 @@ function progressLine(job) {
   const p = job.progress;
   const eta = p.eta_seconds != null ? `, about ${Math.ceil(p.eta_seconds)} s left` : "";
   const loss = p.loss != null ? `, loss ${p.loss.toPrecision(4)}` : "";
-  return `${badge(job.status)} <progress value="${p.fraction}"></progress>
+  return html`${badge(job.status)} <progress value="${p.fraction}"></progress>
     step ${p.step} / ${p.total}${loss}${eta}`;
 }
 
@@ -35,29 +33,35 @@ function summaryCards(summary) {
     ["outcome", summary.outcome + (summary.diverged_at != null ? ` at step ${summary.diverged_at}` : "")],
     ["steps / s", summary.steps_per_second.toFixed(1)],
   ];
-  return cards.map(([k, v]) => html`<div class="card"><b>${v}</b><span>${k}</span></div>`).join("");
+  return html`${cards.map(([k, v]) => html`<div class="card"><b>${v}</b><span>${k}</span></div>`)}`;
 }
 
 export async function showExperiment(main, id, signal) {
-  let job = await api(`/v1/experiments/${id}`);
-  main.innerHTML = `<section class="panel">${header(job)}<p class="progress-line">${progressLine(job)}</p>
-    <p class="actions"></p></section><section class="cards"></section><section class="charts"></section>`;
+  const [meta, first] = await Promise.all([readMeta(), api(`/v1/experiments/${id}`)]);
+  let job = first;
+  main.innerHTML = html`<section class="panel">${header(job)}<p class="progress-line">${progressLine(job)}</p>
+    <p class="stream-error error"></p><p class="actions"></p></section><section class="cards"></section>
+    <section class="charts"></section>`;
   const line = main.querySelector(".progress-line");
+  const streamError = main.querySelector(".stream-error");
   const actions = main.querySelector(".actions");
-  const charts = new ExperimentCharts(main.querySelector(".charts"));
-  if (!FINAL.includes(job.status)) {
-    actions.innerHTML = `<button class="cancel">Cancel</button>`;
+  const charts = new ExperimentCharts(main.querySelector(".charts"), meta.result_entries);
+  if (!meta.final_statuses.includes(job.status)) {
+    actions.innerHTML = html`<button class="cancel">Cancel</button>`;
     actions.querySelector(".cancel").onclick = () => api(`/v1/experiments/${id}/cancel`, { method: "POST" });
     const held = {};
     await follow(`/v1/experiments/${id}/events`, (event) => {
+      streamError.textContent = "";
       if (event.name === "traces") {
-        appendSlice(held, event.data);
+        appendSlice(held, event.data, meta.result_entries);
         charts.update(held);
       }
-      if (event.name === "progress") job = { ...job, status: "running", progress: event.data };
+      if (event.name === "progress") job = { ...job, progress: event.data };
       if (event.name === "status") job = { ...job, status: event.data.status };
       line.innerHTML = progressLine(job);
-    }, signal);
+    }, signal, (error) => {
+      streamError.textContent = `live updates interrupted: ${error.message}`;
+    });
     if (signal.aborted) return;
     job = await api(`/v1/experiments/${id}`);
     line.innerHTML = progressLine(job);
@@ -71,7 +75,7 @@ export async function showExperiment(main, id, signal) {
   }
   if (signal.aborted) return;
   if (job.summary) {
-    actions.innerHTML = `<button class="csv">Download CSV</button>`;
+    actions.innerHTML = html`<button class="csv">Download CSV</button>`;
     actions.querySelector(".csv").onclick = () => download(`/v1/experiments/${id}/results.csv`, `${id}.csv`);
     main.querySelector(".cards").innerHTML = summaryCards(job.summary);
   } else {

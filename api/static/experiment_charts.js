@@ -2,6 +2,7 @@
 // chose (the ticked probes, the step range) is kept across redraws.
 
 import { heatmap, lineChart, PALETTE } from "./charts.js";
+import { html } from "./html.js";
 import { view } from "./traces.js";
 
 // Traces are cut to what a laptop screen can show; extremes are always kept.
@@ -10,8 +11,10 @@ const CHARTS = ["heatmap", "curves", "loss", "metric", "grad-norm", "weight-chan
 const LAYER = 0;
 
 export class ExperimentCharts {
-  constructor(grid) {
-    grid.innerHTML = `<div class="controls range"><label>training steps from
+  // `entries`: GET /v1/meta's result_entries, how the result's parts grow.
+  constructor(grid, entries) {
+    this.entries = entries;
+    grid.innerHTML = html`<div class="controls range"><label>training steps from
       <input type="number" class="from" min="0" placeholder="first"></label>
       <label>to <input type="number" class="to" min="0" placeholder="last"></label>
       <button type="button" class="all">all steps</button></div>`;
@@ -64,7 +67,7 @@ export class ExperimentCharts {
   draw() {
     this.pending = false;
     if (!this.held) return;
-    const shown = view(this.held, this.range, MAX_POINTS);
+    const shown = view(this.held, this.range, MAX_POINTS, this.entries);
     for (const figure of Object.values(this.figures)) {
       figure.replaceChildren();
       delete figure.dataset.drawn;
@@ -93,8 +96,8 @@ export class ExperimentCharts {
     const last = hidden.step.length - 1;
     const defaults = new Set([0, Math.floor(last / 2), last].map((i) => hidden.step[i]));
     const chosen = this.chosen ?? defaults;
-    this.picker.innerHTML = "probes: " + hidden.step.map((step) =>
-      `<label><input type="checkbox" value="${step}" ${chosen.has(step) ? "checked" : ""}>${step}</label>`).join("");
+    this.picker.innerHTML = html`probes: ${hidden.step.map((step) =>
+      html`<label><input type="checkbox" value="${step}" ${chosen.has(step) ? "checked" : ""}>${step}</label>`)}`;
     const picked = hidden.step.flatMap((step, i) => (chosen.has(step) ? [i] : []));
     const t = hidden.norm[0][LAYER].map((_, i) => i + 1);
     const curves = this.figures.curves;

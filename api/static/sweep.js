@@ -1,15 +1,14 @@
 // One sweep: its progress, the comparison plots (seeds as mean and spread) and its experiments;
 // every point, curve and row leads to the experiment behind it.
 
-import { api, follow } from "./api.js";
-import { badge, html } from "./app.js";
-import { lineChart, PALETTE } from "./charts.js";
+import { api, follow, meta as readMeta } from "./api.js";
+import { extent, lineChart, PALETTE } from "./charts.js";
+import { badge, html } from "./html.js";
 
-const SCALARS = ["final_loss", "eval_loss", "eval_metric", "horizon", "steps_per_second"];
 const open = (id) => { location.hash = `#/experiments/${id}`; };
 
 function counts(sweep) {
-  return Object.entries(sweep.counts).map(([status, n]) => `${badge(status)} ${n}`).join(" ");
+  return html`${Object.entries(sweep.counts).map(([status, n]) => html`${badge(status)} ${n} `)}`;
 }
 
 function table(sweep) {
@@ -17,12 +16,11 @@ function table(sweep) {
   const head = [...axes, "seed", "status", "final loss", "eval metric", "horizon"];
   const value = (v) => (v == null ? "–" : Number.isInteger(v) ? v : typeof v === "number" ? v.toPrecision(4) : v);
   const label = (v) => (typeof v === "string" ? v : JSON.stringify(v));
-  const rows = sweep.experiments.map((e) => `<tr class="clickable" data-id="${e.id}">` +
-    axes.map((a) => html`<td>${label(e.values[a])}</td>`).join("") +
-    html`<td>${e.seed}</td><td>` + badge(e.status) +
-    html`</td><td>${value(e.summary?.final_loss)}</td><td>${value(e.summary?.eval_metric)}</td>
+  const rows = sweep.experiments.map((e) => html`<tr class="clickable" data-id="${e.id}">
+    ${axes.map((a) => html`<td>${label(e.values[a])}</td>`)}<td>${e.seed}</td><td>${badge(e.status)}</td>
+    <td>${value(e.summary?.final_loss)}</td><td>${value(e.summary?.eval_metric)}</td>
     <td>${value(e.summary?.horizon)}</td></tr>`);
-  return `<table class="list"><tr>${head.map((h) => html`<th>${h}</th>`).join("")}</tr>${rows.join("")}</table>`;
+  return html`<table class="list"><tr>${head.map((h) => html`<th>${h}</th>`)}</tr>${rows}</table>`;
 }
 
 async function drawScalar(figure, id, metric, x) {
@@ -45,9 +43,10 @@ async function drawScalar(figure, id, metric, x) {
 async function drawCurves(container, id) {
   const data = await api(`/v1/sweeps/${id}/compare?metric=hidden_grad`);
   container.replaceChildren();
+  // One y range for every small chart, so they compare side by side.
   const lows = data.curves.flatMap((c) => c.mean_log10.map((m, i) => m - c.std_log10[i]));
   const highs = data.curves.flatMap((c) => c.mean_log10.map((m, i) => m + c.std_log10[i]));
-  const range = [Math.min(...lows), Math.max(...highs)];
+  const yRange = [extent(lows)[0], extent(highs)[1]].map((v) => 10 ** v);
   data.curves.forEach((curve, k) => {
     const figure = document.createElement("figure");
     figure.className = "chart small clickable";
@@ -56,34 +55,33 @@ async function drawCurves(container, id) {
     const t = curve.mean_log10.map((_, i) => i + 1);
     const pow = (values) => values.map((v) => 10 ** v);
     lineChart(figure, { title: `${curve.label} (n=${curve.n})`, xLabel: "time step t",
-      yLabel: "|dL/dh_t|", logY: true, height: 200,
+      yLabel: "|dL/dh_t|", logY: true, height: 200, yRange,
       series: [{ name: "mean over seeds (band ±1 sd, log10)", x: t, y: pow(curve.mean_log10),
         color: PALETTE[k % PALETTE.length],
         band: { lo: pow(curve.mean_log10.map((m, i) => m - curve.std_log10[i])),
-          hi: pow(curve.mean_log10.map((m, i) => m + curve.std_log10[i])) } },
-      // Invisible anchors pin every small chart to one y range, so they compare side by side.
-      { name: "", x: [1, 1], y: pow(range), color: "transparent" }] });
-    figure.querySelector(".legend").lastChild.remove();
+          hi: pow(curve.mean_log10.map((m, i) => m + curve.std_log10[i])) } }] });
     figure.title = "open the first experiment of this combination";
     figure.addEventListener("click", () => open(curve.experiments[0]));
   });
 }
 
 export async function showSweep(main, id, signal) {
-  let sweep = await api(`/v1/sweeps/${id}`);
+  const [meta, first] = await Promise.all([readMeta(), api(`/v1/sweeps/${id}`)]);
+  let sweep = first;
   const axes = Object.keys(sweep.grid);
   main.innerHTML = html`<section class="panel"><h2>Sweep over ${axes.join(", ")}, ${sweep.seeds} seed(s), ${sweep.size} experiments</h2>
-    <p class="ident">sweep ${sweep.id}</p>` + `<p class="progress-line"></p><p class="actions"></p></section>
+    <p class="ident">sweep ${sweep.id}</p><p class="progress-line"></p><p class="stream-error error"></p>
+    <p class="actions"></p></section>
     <section class="panel"><h2>Comparison</h2><div class="controls">
-      <label>metric <select class="metric">${SCALARS.map((m) => `<option>${m}</option>`).join("")}</select></label>
-      <label>across <select class="axis">${axes.map((a) => html`<option>${a}</option>`).join("")}</select></label>
+      <label>metric <select class="metric">${meta.sweep_metrics.map((m) => html`<option>${m}</option>`)}</select></label>
+      <label>across <select class="axis">${axes.map((a) => html`<option>${a}</option>`)}</select></label>
     </div><div class="charts"><figure class="chart wide" data-chart="compare"></figure></div></section>
     <section class="panel"><h2>|dL/dh_t| at the last probe, per combination</h2><div class="charts small-multiples"></div></section>
     <section class="panel"><h2>Experiments</h2><div class="members"></div></section>`;
   const line = main.querySelector(".progress-line");
   const render = () => {
-    const done = sweep.experiments.filter((e) => e.summary || ["failed", "cancelled"].includes(e.status)).length;
-    line.innerHTML = `<progress value="${done / sweep.size}"></progress> ${done} / ${sweep.size} done · ${counts(sweep)}`;
+    const done = sweep.experiments.filter((e) => meta.final_statuses.includes(e.status)).length;
+    line.innerHTML = html`<progress value="${done / sweep.size}"></progress> ${done} / ${sweep.size} done · ${counts(sweep)}`;
     main.querySelector(".members").innerHTML = table(sweep);
   };
   main.querySelector(".members").addEventListener("click", (event) => {
@@ -98,15 +96,18 @@ export async function showSweep(main, id, signal) {
   render();
   if (sweep.status === "active") {
     const actions = main.querySelector(".actions");
-    actions.innerHTML = `<button class="cancel">Cancel the sweep</button>`;
+    actions.innerHTML = html`<button class="cancel">Cancel the sweep</button>`;
     actions.querySelector(".cancel").onclick = () => api(`/v1/sweeps/${id}/cancel`, { method: "POST" });
     await redraw();
     await follow(`/v1/sweeps/${id}/events`, async (event) => {
+      main.querySelector(".stream-error").textContent = "";
       if (event.name === "status" || event.name === "end") {
         sweep = await api(`/v1/sweeps/${id}`);
         render();
       }
-    }, signal);
+    }, signal, (error) => {
+      main.querySelector(".stream-error").textContent = `live updates interrupted: ${error.message}`;
+    });
     if (signal.aborted) return;
   }
   await redraw();

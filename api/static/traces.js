@@ -1,9 +1,8 @@
 // A run's traces on the page: the event stream's slices appended as they come, and what the
 // charts draw of them (a step range, thinned to what a screen shows).
 
-// Per-probe parts list one entry per probe only under these keys; the rest (time_steps,
-// layers) describe the part. Every list of a per-step part has one entry per step.
-const PROBE_KEYS = { hidden_grad: ["step", "norm", "horizon"], dynamics: ["step", "jacobian_norm", "lyapunov"] };
+// `entries` (GET /v1/meta's result_entries) names, per part, the keys that hold one entry per
+// step (per probe for hidden_grad and dynamics); the rest (time_steps, layers) describe the part.
 
 function appendEntries(into, part, keys) {
   for (const [key, value] of Object.entries(part)) {
@@ -14,10 +13,10 @@ function appendEntries(into, part, keys) {
 }
 
 // Adds a slice (shaped like a result without its summary, holding only new entries) to `held`.
-export function appendSlice(held, slice) {
+export function appendSlice(held, slice, entries) {
   for (const [name, part] of Object.entries(slice)) {
     if (held[name] == null) held[name] = part && structuredClone(part);
-    else if (part != null) appendEntries(held[name], part, PROBE_KEYS[name]);
+    else if (part != null) appendEntries(held[name], part, entries[name]);
   }
 }
 
@@ -68,7 +67,7 @@ const SERIES = {
 // The drawn parts of `held`, each thinned to about `maxPoints` entries; the per-step parts
 // only within range {from, to} (null ends are open). Probes are not cut by the range: the
 // heatmap cuts its rows itself, and the probe picker offers them all.
-export function view(held, range, maxPoints) {
+export function view(held, range, maxPoints, entries) {
   const out = {};
   for (const [name, series] of Object.entries(SERIES)) {
     const part = held[name];
@@ -79,7 +78,7 @@ export function view(held, range, maxPoints) {
     const inRange = (step) => name === "hidden_grad"
       || ((range.from == null || step >= range.from) && (range.to == null || step <= range.to));
     const chosen = part.step.flatMap((step, i) => (inRange(step) ? [i] : []));
-    out[name] = pick(part, PROBE_KEYS[name], thin(chosen, series(part), maxPoints));
+    out[name] = pick(part, entries[name], thin(chosen, series(part), maxPoints));
   }
   return out;
 }

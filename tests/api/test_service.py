@@ -58,7 +58,12 @@ def test_meta_publishes_this_servers_limits(settings: Settings) -> None:
         update={"limit_seq_len": 300, "limit_num_layers": 2, "limit_steps": 10**9}
     )
     with TestClient(create_app(tight)) as client:
-        limits = client.get("/v1/meta").json()["limits"]
+        meta = client.get("/v1/meta").json()
+        limits = meta["limits"]
+        # The form's schema carries the same maximums.
+        fields = meta["spec_schema"]["properties"]
+        assert fields["seq_len"]["maximum"] == 300 and fields["num_layers"]["maximum"] == 2
+        assert fields["steps"]["maximum"] == LIMITS["steps_max"]
         assert limits["seq_len_max"] == 300
         assert limits["num_layers_max"] == limits["mlp_depth_max"] == 2
         assert limits["steps_max"] == LIMITS["steps_max"]
