@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from gradflow_client import Client, GradflowError, Status, Traces
+from jobs.statuses import JobStatus
 
 T = TypeVar("T")
 REMOTE_COMMANDS: dict[str, str] = {
@@ -81,7 +82,7 @@ def watch(client: Client, experiment_id: str) -> int:
         file=sys.stderr,
     )
     # The exit status tells scripts whether it succeeded.
-    return 0 if job["status"] == "succeeded" else 1
+    return 0 if job["status"] == JobStatus.succeeded else 1
 
 
 def _show_training(client: Client, experiment_id: str, total: int) -> None:

@@ -79,16 +79,20 @@ def trained() -> ExperimentResult:
 
 
 @pytest.fixture
-def finished_job(sessions, trained: ExperimentResult) -> Callable[[TestClient], str]:
-    """Submit RESULT_SPEC and store `trained` as its result, as a worker would."""
+def finished_job(sessions, trained: ExperimentResult) -> Callable[..., str]:
+    """Submit RESULT_SPEC (or `spec`) and store `trained` (or `result`, run from that spec) as
+    its result, as a worker would."""
 
-    def finish(client: TestClient) -> str:
-        job_id = client.post("/v1/experiments", json=RESULT_SPEC).json()["id"]
+    def finish(
+        client: TestClient, spec: dict | None = None, result: ExperimentResult | None = None
+    ) -> str:
+        result = result or trained
+        job_id = client.post("/v1/experiments", json=spec or RESULT_SPEC).json()["id"]
         with sessions() as session:
             attempt = store.start_job(session, job_id, "test-worker")
-            slice_ = trained.model_dump(mode="json", exclude={"summary"})
+            slice_ = result.model_dump(mode="json", exclude={"summary"})
             assert traces.append_slice(session, job_id, attempt, slice_)
-            assert store.finish_job(session, job_id, trained.summary, attempt) == "succeeded"
+            assert store.finish_job(session, job_id, result.summary, attempt) == "succeeded"
         return job_id
 
     return finish

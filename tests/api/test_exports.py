@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 import gradcore
 from api.events import Cursor, Snapshot, already_ended, parse_last_event_id
 from gradcore.result import ExperimentResult
-from jobs import store, traces
 from tests.specs import TINY_SPEC
 
 
@@ -78,16 +77,12 @@ def _flatten(prefix: str, value: object) -> dict[str, list[float]]:
 
 
 def test_results_csv_exports_every_trace_of_a_result_with_dynamics_and_hessian_free(
-    client: TestClient, sessions
+    client: TestClient, finished_job
 ) -> None:
     result = gradcore.run(gradcore.ExperimentSpec(**EVERY_TRACE_SPEC))
     assert result.dynamics is not None and result.hessian_free is not None
-    job_id = client.post("/v1/experiments", json=EVERY_TRACE_SPEC).json()["id"]
-    with sessions() as session:
-        attempt = store.start_job(session, job_id, "test-worker")
-        document = result.model_dump(mode="json", exclude={"summary"})
-        assert traces.append_slice(session, job_id, attempt, document)
-        assert store.finish_job(session, job_id, result.summary, attempt) == "succeeded"
+    job_id = finished_job(client, EVERY_TRACE_SPEC, result)
+    document = result.model_dump(mode="json", exclude={"summary"})
 
     rows = list(
         csv.DictReader(io.StringIO(client.get(f"/v1/experiments/{job_id}/results.csv").text))
