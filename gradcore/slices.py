@@ -12,17 +12,13 @@ from typing import Any
 
 from gradcore.dynamics import MapProbe
 from gradcore.hessian_free import HessianFree
+from gradcore.result import ExperimentResult
 from gradcore.trace import TraceBuilder
 
 TraceSlice = dict[str, Any]
 # The parts of a result that are traces (everything but the summary), in the result's order.
-TRACE_PARTS: tuple[str, ...] = (
-    "loss",
-    "grad_norm",
-    "hidden_grad",
-    "weight_change",
-    "dynamics",
-    "hessian_free",
+TRACE_PARTS: tuple[str, ...] = tuple(
+    name for name in ExperimentResult.model_fields if name != "summary"
 )
 
 

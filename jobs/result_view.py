@@ -65,6 +65,13 @@ def columns(part: str) -> list[Column]:
     return [column for name, field in fields if (column := _column(name, field.annotation))]
 
 
+# Parts with one entry per training step (flat columns), and the per-probe ones (curves per layer).
+STEP_PARTS: tuple[str, ...] = tuple(
+    part for part in TRACE_MODELS if all(column.depth == 1 for column in columns(part))
+)
+PROBE_PARTS: tuple[str, ...] = tuple(part for part in TRACE_MODELS if part not in STEP_PARTS)
+
+
 def entry_keys() -> dict[str, list[str]]:
     """Per trace part, its fields with one entry per step (per probe for probe parts): what a
     reader of a growing result appends to when more arrives."""

@@ -24,16 +24,16 @@ from typing import Any
 import numpy as np
 
 from jobs.downsample import bucket_extremes
-from jobs.result_view import SERIES
+from jobs.result_view import SERIES, STEP_PARTS, TRACE_MODELS
+from jobs.result_view import columns as result_columns
 
 BLOCK_STEPS = 1024
 THIN_STRIDE = 128
-STEP_PARTS: tuple[str, ...] = ("loss", "grad_norm", "weight_change", "hessian_free")
-TRACE_PARTS: tuple[str, ...] = ("loss", "grad_norm", "hidden_grad", "weight_change", "dynamics",
-                                "hessian_free")  # fmt: skip
+TRACE_PARTS: tuple[str, ...] = tuple(TRACE_MODELS)
 JSON_TYPES: dict[str, type] = {"i8": np.int64, "u1": bool}
-INT_COLUMNS = frozenset({"step", "cg_iterations"})
-BOOL_COLUMNS = frozenset({"clipped", "accepted"})
+# Step parts' columns stored as integers and as flags; the rest as float64.
+INT_COLUMNS = frozenset(c.name for p in STEP_PARTS for c in result_columns(p) if c.leaf is int)
+BOOL_COLUMNS = frozenset(c.name for p in STEP_PARTS for c in result_columns(p) if c.leaf is bool)
 
 # A column: [key in the part, name inside a mapping column (per_param, per_layer) or None, the
 # type it is served as: "f8", "i8" or "u1" (bool)]

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from jobs.downsample import select_indices
 from jobs.models import Job, TraceProbe
+from jobs.result_view import PROBE_PARTS
+from jobs.result_view import columns as result_columns
 
 if TYPE_CHECKING:
     from jobs.trace_read import Stored
@@ -77,9 +79,10 @@ def read_probes(
     return part
 
 
+# Per probe part, its stored columns: every column of the model but `step`.
 PROBE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "hidden_grad": ("norm", "horizon"),
-    "dynamics": ("jacobian_norm", "lyapunov"),
+    part: tuple(column.name for column in result_columns(part) if column.name != "step")
+    for part in PROBE_PARTS
 }
 
 
