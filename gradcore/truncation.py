@@ -6,8 +6,8 @@ loss term at t reaches back to the start of its chunk. T = 12, k = 5:
 
     t        0  1  2  3  4  5  6  7  8  9 10 11
     chunks  [0  1][2  3  4  5  6][7  8  9 10 11]
-    L_11                         <==============   h_7 .. h_11: k steps (a last-step loss)
-    L_8                          <=====            h_7 .. h_8: 2 steps
+    L_11                         <=============  h_7 .. h_11: k steps (a last-step loss)
+    L_8                          <====           h_7 .. h_8: 2 steps
 
 TBPTT(k1, k2) (`tbptt_k1k2`; Williams and Peng 1990, Sutskever 2013, section 2.8): every loss
 term L_t reaches back exactly k2 steps, to h_{t-k2+1} (or to h_0 when t < k2), whatever the
@@ -15,10 +15,10 @@ other terms do. Each term gets a window of its own that starts from the carried 
 h_{t-k2}, computed once by a forward pass without gradients. T = 12, k2 = 4, k1 = 3:
 
     t        0  1  2  3  4  5  6  7  8  9 10 11
-    L_2     <========                              h_0 .. h_2
-    L_6                 <===========               h_3 .. h_6: k2 steps
-    L_11                               <========== h_8 .. h_11: k2 steps
-    passes  [L_0 .. L_3][L_4 L_5 L_6][L_7 L_8 L_9][L_10 L_11]
+    L_2     <=======                             h_0 .. h_2
+    L_6              <==========                 h_3 .. h_6: k2 steps
+    L_11                            <==========  h_8 .. h_11: k2 steps
+    passes   0  1  2  3| 4  5  6| 7  8  9|10 11   the loss terms of each backward pass
 
 The online algorithm updates the weights every k1 steps, after backpropagating the k1 loss
 terms since the last update. Gradflow takes one optimizer step per batch, so here one backward

@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+import gradcore
 from gradcore.spec import TrainingSpec
 from gradcore.step import forward_backward
 from gradcore.tasks.base import Batch, TaskData
@@ -199,3 +200,17 @@ def test_k1_does_not_change_the_gradient() -> None:
 )
 def test_chunks_end_at_t_the_short_one_first(time_steps: int, k: int, bounds: list) -> None:
     assert chunk_bounds(time_steps, k) == bounds
+
+
+@pytest.mark.parametrize(
+    "training", [{"mode": "tbptt", "tbptt_k": 5}, {"mode": "tbptt_k1k2", "tbptt_k2": 5}]
+)
+def test_a_run_records_the_truncated_curve_and_the_whole_loss(training: dict) -> None:
+    """Through the training loop, T = 12: the probed curve is nonzero at the last 5 steps only,
+    and the loss is the whole sequence's, as full BPTT's."""
+    full = gradcore.run(small_spec(steps=1))
+    result = gradcore.run(small_spec(steps=1, training=training))
+    curve = result.hidden_grad.norm[0][0]
+    assert [value > 0 for value in curve] == [False] * 7 + [True] * 5
+    assert result.loss.loss == pytest.approx(full.loss.loss, rel=1e-6)
+    assert result.loss.metric == full.loss.metric
