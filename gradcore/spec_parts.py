@@ -51,7 +51,8 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 class InitSpec(BaseModel):
     """Weight initialisation. `default` is the cell's own: PyTorch's for tanh/relu/lstm/gru/mlp,
-    identity recurrent + N(0, 0.001) input + zero biases for irnn, the paper's for indrnn."""
+    identity recurrent + N(0, 0.001) input and readout weights + zero biases for irnn, the
+    paper's for indrnn."""
 
     model_config = STRICT
 
