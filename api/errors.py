@@ -37,7 +37,8 @@ def _locate(error: dict[str, Any]) -> dict[str, Any]:
     match = _FIELD_PREFIX.match(error.get("msg", ""))
     loc = tuple(error.get("loc", ()))
     path = tuple(match.group(1).split(".")) if match else ()
-    # At the spec ("body",) or inside the sub-model the path starts with ("body", "training").
+    # Raised by the spec, at ("body",); or by a sub-model, at e.g. ("body", "training"), whose
+    # messages' paths start with its own name.
     if path and (len(loc) == 1 or path[: len(loc) - 1] == loc[1:]):
         error["loc"] = (loc[0], *path)
     if error.get("type") in _STRICT_TYPES:
