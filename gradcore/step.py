@@ -70,7 +70,8 @@ def forward_backward(
     """Accumulate d(loss)/d(params) into .grad (callers zero them first)."""
     inputs, targets = batch.inputs, batch.targets
     time_steps, batch_size = inputs.shape[0], inputs.shape[1]
-    if training.mode == "tbptt_k1k2" and not net.feedforward:
+    # Feed-forward nets read the whole sequence at once: nothing to truncate.
+    if training.mode == "tbptt_k1k2" and isinstance(net, RecurrentNet):
         layers = len(net.probe_layers)
         windows = WindowGradNorms(layers, time_steps, inputs.device) if probe else None
         scored = windowed_forward_backward(net, task, batch, training, windows)
