@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-# Cross-field checks (e.g. ExperimentSpec's) raise "field.path: why"; pydantic locates those at
-# the model itself, so the field is read back from the message.
+# Cross-field checks (e.g. ExperimentSpec's, TrainingSpec's) raise "field.path: why", the path
+# from the spec's top; pydantic locates those at the model itself, so the field is read back
+# from the message.
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*): ")
 
 # Specs convert no types (gradcore.spec_parts.STRICT); a refused type says so.
@@ -35,8 +36,11 @@ def _locate(error: dict[str, Any]) -> dict[str, Any]:
     error = dict(error)
     match = _FIELD_PREFIX.match(error.get("msg", ""))
     loc = tuple(error.get("loc", ()))
-    if match and len(loc) == 1:
-        error["loc"] = (*loc, *match.group(1).split("."))
+    path = tuple(match.group(1).split(".")) if match else ()
+    # Raised by the spec, at ("body",); or by a sub-model, at e.g. ("body", "training"), whose
+    # messages' paths start with its own name.
+    if path and (len(loc) == 1 or path[: len(loc) - 1] == loc[1:]):
+        error["loc"] = (loc[0], *path)
     if error.get("type") in _STRICT_TYPES:
         error["msg"] = f"{error['msg']}: {_STRICT_TYPES[error['type']]}"
     if "ctx" in error:

@@ -121,6 +121,8 @@ def _step_floats_per_example(spec: ExperimentSpec, saved: int) -> float:
     stacked = (layers - 1) + (1 if every_step else 0)
     per_step = layers * saved * h + 2 * stacked * h
     readout = 3 * outputs * length if every_step else 0  # logits, log-softmax, gradient
+    if spec.training.mode == "tbptt_k1k2":
+        return _windows_floats_per_example(spec, per_step) + inputs * length
     if spec.training.checkpoint:
         # About sqrt(chunk) segments: the boundary states and the top's outputs (and their
         # concatenation) are kept; one segment's activations are recomputed at a time.
@@ -156,6 +158,25 @@ def step_bytes(spec: ExperimentSpec) -> int:
         # The kept forward graph, every hidden state, and a jvp's tangents of them.
         floats += 3 * layers * h * length
     return int(spec.batch_size * FLOAT_BYTES * floats)
+
+
+def _windows_floats_per_example(spec: ExperimentSpec, per_step: int) -> int:
+    """TBPTT(k1, k2) (gradcore.truncation): the larger of its two kinds of pass. The pass from
+    t = 0 holds k2 steps (every-step tasks: the top's sequence and its logits too); a pass of
+    windows holds k1 windows of k2 steps stacked along the batch (each window an example's
+    worth per step, without the top's sequence) with their inputs and start states. Probe steps
+    add the summed dL/dh_t of at most k1 + k2 positions per layer, in float64."""
+    inputs, outputs = _sizes(spec)
+    h, layers, length = spec.hidden_size, spec.num_layers, spec.sequence_length
+    k2 = min(spec.training.tbptt_k2, length)
+    if not _every_step(spec):
+        return k2 * per_step + 2 * k2 * layers * h
+    from_start = k2 * (per_step + 3 * outputs)
+    top_sequence = 2 * h  # the top's stacked sequence (and its gradient) per step
+    window = k2 * (per_step - top_sequence + inputs) + layers * state_size(spec) + 3 * outputs
+    windows = min(spec.training.tbptt_k1, max(1, length - k2))
+    sums = 2 * (spec.training.tbptt_k1 + k2) * layers * h
+    return max(from_start, windows * window) + sums
 
 
 def map_probe_bytes(spec: ExperimentSpec) -> int:
@@ -244,7 +265,9 @@ def estimate_work(spec: ExperimentSpec) -> float:
     """Multiply-adds in units of one example's H x H recurrent product at one time step:
 
     training  steps x B x L x layers x H^2 (Hessian-free: x (2 cg_max_iters + 2), its CG's jvp
-              and vjp per iteration; UORO: x UORO_WORK_FACTOR)
+              and vjp per iteration; UORO: x UORO_WORK_FACTOR; TBPTT(k1, k2) on a task with a
+              loss at every step: x (min(k2, L) + 1), a window of k2 steps per loss term and
+              the forward pass that carries the state)
     jacobian  probes x layers x (2 power_iters + 1) sweeps x L (L - 1) / 2 x B x G H^2: each
               sweep carries every start's vector through the steps after it
     lyapunov  probes x layers x L x B x (k G H^2 + N k^2): k tangents and a QR per step
@@ -255,6 +278,8 @@ def estimate_work(spec: ExperimentSpec) -> float:
         step *= 2 * spec.optimizer.cg_max_iters + 2
     elif spec.training.mode == "uoro":
         step *= UORO_WORK_FACTOR
+    elif spec.training.mode == "tbptt_k1k2" and _every_step(spec):
+        step *= min(spec.training.tbptt_k2, length) + 1
     work = spec.steps * step
     probes = spec.probes
     if not probes.enabled:

@@ -20,7 +20,8 @@ from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer, public_name
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import ExperimentSpec, indrnn_cap
 
-# IRNN and IndRNN papers draw input weights from N(0, 0.001).
+# IRNN and IndRNN papers draw input weights from N(0, 0.001); Le et al. 2015 all the
+# non-recurrent weights, the readout's too.
 SMALL_INPUT_STD = 0.001
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
@@ -159,6 +160,12 @@ def build_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Ne
 @torch.no_grad()
 def _init_recurrent(net: RecurrentNet, spec: ExperimentSpec) -> None:
     init = spec.init
+    if spec.cell == "irnn":
+        # Le et al. 2015: "the non-recurrent weights are initialized with a random matrix, whose
+        # entries are sampled from a Gaussian distribution with mean of zero and standard
+        # deviation of 0.001", and the biases are zero: the readout is one of those.
+        nn.init.normal_(net.readout.weight, 0.0, SMALL_INPUT_STD)
+        net.readout.bias.zero_()
     for index, layer in enumerate(net.layers):
         if isinstance(layer, ESNLayer):
             continue  # the reservoir drew its own fixed weights

@@ -34,8 +34,14 @@ class HiddenGradNorms:
 
 
 def gradient_horizon(norms: list[float], fraction: float) -> int:
-    """How many steps back from the end the gradient still reaches: T minus the earliest t
-    with norms[t] >= fraction * max(norms); 0 when every norm is 0."""
+    """The gradient horizon: T minus the earliest t with norms[t] >= fraction * max(norms), how
+    far back from the end the gradient still reaches; 0 when every norm is 0.
+
+    It is not a count of consecutive steps: a curve that dips below the threshold and rises
+    again counts from its earliest crossing, the dip inside the horizon. Where the task has a
+    loss at every step (copy), each h_t receives its own step's loss gradient directly, so the
+    curve stays near its peak and the horizon is about T by construction: a measure of memory
+    only for tasks whose loss is at the end."""
     peak = max(norms)
     if peak <= 0.0:
         return 0

@@ -51,8 +51,11 @@ class HiddenGradTrace(BaseModel):
         description="norm[i][l][t] = |dL/dh_t| of layer l at the i-th probed step (mlp: t = 0)"
     )
     horizon: list[list[int]] = Field(
-        description="horizon[i][l]: consecutive steps back from the last time step whose "
-        "|dL/dh_t| >= horizon_fraction * max_t |dL/dh_t|"
+        description="horizon[i][l]: the gradient horizon, T minus the earliest t with "
+        "|dL/dh_t| >= horizon_fraction * max_t |dL/dh_t| (0 for an all-zero curve). Not a run "
+        "of consecutive steps: a curve that dips below the threshold and rises again counts "
+        "from its earliest crossing. About T by construction for tasks with a loss at every "
+        "step (copy); see gradcore.probes.gradient_horizon"
     )
 
 

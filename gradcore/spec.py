@@ -180,8 +180,8 @@ class ExperimentSpec(BaseModel):
         1e-3,
         gt=0,
         lt=1,
-        description="The gradient horizon counts steps back from T whose |dL/dh_t| stays at or "
-        "above this fraction of the probe's largest.",
+        description="The gradient horizon is T minus the earliest t whose |dL/dh_t| is at "
+        "least this fraction of the probe's largest.",
     )
     dataset: Dataset = Field(
         "mnist", description="pixel_mnist tasks: a dataset name the server has"

@@ -51,7 +51,8 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 class InitSpec(BaseModel):
     """Weight initialisation. `default` is the cell's own: PyTorch's for tanh/relu/lstm/gru/mlp,
-    identity recurrent + N(0, 0.001) input + zero biases for irnn, the paper's for indrnn."""
+    identity recurrent + N(0, 0.001) input and readout weights + zero biases for irnn, the
+    paper's for indrnn."""
 
     model_config = STRICT
 
@@ -194,14 +195,39 @@ class OptimizerSpec(BaseModel):
 
 
 class TrainingSpec(BaseModel):
-    """Full BPTT, or truncated BPTT with chunks of `tbptt_k` steps: the hidden state is carried
-    across chunks and the gradient cut between them, or UORO (Tallec & Ollivier 2017): a
-    forward-mode, rank-one, unbiased estimate of the BPTT gradient that stores no past states."""
+    """How the gradient is computed (gradcore.truncation draws both truncated forms):
+
+    - bptt: full backpropagation through time.
+    - tbptt: chunks of `tbptt_k` steps that end at the last step (the short one first); the
+      hidden state is carried across chunks and the gradient cut between them.
+    - tbptt_k1k2: TBPTT(k1, k2) (Williams and Peng 1990; Sutskever 2013, section 2.8): every loss
+      term's gradient flows back exactly `tbptt_k2` steps; one backward pass takes the
+      `tbptt_k1` loss terms since the last (the online algorithm's update interval). The
+      passes add up into the batch's one update, so k1 trades memory for passes and leaves the
+      gradient as it is.
+    - uoro (Tallec & Ollivier 2017): a forward-mode, rank-one, unbiased estimate of the BPTT
+      gradient that stores no past states."""
 
     model_config = STRICT
 
-    mode: Literal["bptt", "tbptt", "uoro"] = "bptt"
-    tbptt_k: int = Field(20, ge=1, le=int(LIMITS["seq_len_max"]))
+    mode: Literal["bptt", "tbptt", "tbptt_k1k2", "uoro"] = "bptt"
+    tbptt_k: int = Field(
+        20, ge=1, le=int(LIMITS["seq_len_max"]), description="tbptt: the chunk length k"
+    )
+    tbptt_k1: int = Field(
+        20,
+        ge=1,
+        le=int(LIMITS["seq_len_max"]),
+        description="tbptt_k1k2: loss terms per backward pass (every-step tasks); it does not "
+        "change the gradient",
+    )
+    tbptt_k2: int = Field(
+        20,
+        ge=1,
+        le=int(LIMITS["seq_len_max"]),
+        description="tbptt_k1k2: time steps each loss term's gradient flows back (k2 >= T is "
+        "full BPTT)",
+    )
     checkpoint: bool = Field(
         False,
         description="bptt and tbptt: gradient checkpointing. Each chunk is run as about "
@@ -211,7 +237,17 @@ class TrainingSpec(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _check_checkpoint(self) -> TrainingSpec:
+    def _check_mode_fields(self) -> TrainingSpec:
+        # By value, not by fields set: a stored spec is dumped whole and validated again.
+        if self.mode != "tbptt_k1k2":
+            for name in ("tbptt_k1", "tbptt_k2"):
+                if getattr(self, name) != type(self).model_fields[name].default:
+                    raise ValueError(f"training.{name}: applies to mode tbptt_k1k2 only")
         if self.checkpoint and self.mode == "uoro":
             raise ValueError("training.checkpoint: uoro stores no past states to checkpoint")
+        if self.checkpoint and self.mode == "tbptt_k1k2":
+            raise ValueError(
+                "training.checkpoint: tbptt_k1k2 holds windows of tbptt_k2 steps; lower "
+                "tbptt_k1 to hold fewer"
+            )
         return self

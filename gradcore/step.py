@@ -1,9 +1,10 @@
 """One forward and backward pass over a batch: full or truncated BPTT, probed or not.
 
-Truncated BPTT splits the T steps into chunks of k, runs backward after each chunk and
-detaches the carried state, so no gradient crosses a chunk boundary. Each chunk's loss is
-its share of the whole-sequence mean, so the accumulated gradient equals full BPTT's when
-k >= T, and the reported loss is always the whole sequence's mean.
+Truncated BPTT splits the T steps into chunks of k that end at T (gradcore.truncation draws
+both truncated forms), runs backward after each chunk and detaches the carried state, so no
+gradient crosses a chunk boundary. Each chunk's loss is its share of the whole-sequence mean,
+so the accumulated gradient equals full BPTT's when k >= T, and the reported loss is always
+the whole sequence's mean. TBPTT(k1, k2) runs in gradcore.truncation.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gradcore.model import Network, RecurrentNet
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import TrainingSpec
 from gradcore.tasks.base import Batch, TaskData
+from gradcore.truncation import WindowGradNorms, chunk_bounds, windowed_forward_backward
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,14 @@ def forward_backward(
     """Accumulate d(loss)/d(params) into .grad (callers zero them first)."""
     inputs, targets = batch.inputs, batch.targets
     time_steps, batch_size = inputs.shape[0], inputs.shape[1]
+    # Feed-forward nets read the whole sequence at once: nothing to truncate.
+    if training.mode == "tbptt_k1k2" and isinstance(net, RecurrentNet):
+        layers = len(net.probe_layers)
+        windows = WindowGradNorms(layers, time_steps, inputs.device) if probe else None
+        scored = windowed_forward_backward(net, task, batch, training, windows)
+        with torch.no_grad():
+            metric = task.metric(scored.logits, targets)
+        return StepOutput(scored.loss, metric, None if windows is None else windows.norms)
     # The MLP sees the whole image at once: one probed "time step", no chunking.
     k = time_steps if net.feedforward else chunk_length(training, time_steps)
     recorder = None
@@ -79,8 +89,7 @@ def forward_backward(
     total_loss = inputs.new_zeros(())
     every_step_logits: list[Tensor] = []
     last_logits = None
-    for start in range(0, time_steps, k):
-        end = min(start + k, time_steps)
+    for start, end in chunk_bounds(time_steps, k):
         chunk = inputs[start:end]
         # Last-step tasks read only the top layer's final state: no stacked (T, B, H) sequence.
         if net.feedforward:

@@ -2,7 +2,10 @@
 
 Every step records loss, metric, gradient norms and weight changes; probe steps (spec.probe_steps)
 run the unrolled network with hooks to record |dL/dh_t|, the others the fused kernels. Both
-paths compute the same function, so the probe never changes the training trajectory.
+paths compute the same function. On the CPU every plain step but the LSTM's runs the same loop
+as a probe step, so there a probe changes nothing, bit for bit; the fused LSTM (CPU) and the
+fused kernels (GPU) round differently, so there a probe step's update may differ from an
+unprobed one's in the last bits of float32, and the trajectory with it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ const FIELDS = [
   ["init.recurrent", "recurrent init", "inits"], ["clipping.mode", "clipping", "clipping_modes"],
   ["clipping.max_norm", "max norm (norm clipping)"], ["optimizer.name", "optimizer", "optimizers"],
   ["optimizer.lr", "learning rate"], ["training.mode", "training", "training_modes"],
-  ["training.tbptt_k", "tbptt k"], ["seed", "seed"],
+  ["training.tbptt_k", "tbptt k"], ["training.tbptt_k1", "tbptt k1"],
+  ["training.tbptt_k2", "tbptt k2"], ["seed", "seed"],
 ];
 const START = { cell: "tanh", task: "adding", seq_len: 50, hidden_size: 32, steps: 300,
   batch_size: 32, probe_every: 25 };
@@ -46,6 +47,10 @@ function specFromForm(form) {
   }
   if (spec.clipping?.mode !== "norm") delete spec.clipping?.max_norm;
   if (spec.training?.mode !== "tbptt") delete spec.training?.tbptt_k;
+  if (spec.training?.mode !== "tbptt_k1k2") {
+    delete spec.training?.tbptt_k1;
+    delete spec.training?.tbptt_k2;
+  }
   return spec;
 }
 
@@ -88,6 +93,9 @@ async function showHome(signal) {
     const training = form.querySelector('[data-path="training.mode"]').value;
     form.querySelector('[data-path="clipping.max_norm"]').parentElement.classList.toggle("hidden", clip !== "norm");
     form.querySelector('[data-path="training.tbptt_k"]').parentElement.classList.toggle("hidden", training !== "tbptt");
+    for (const k of ["tbptt_k1", "tbptt_k2"]) {
+      form.querySelector(`[data-path="training.${k}"]`).parentElement.classList.toggle("hidden", training !== "tbptt_k1k2");
+    }
     const task = meta.task_details?.[form.querySelector('[data-path="task"]').value];
     form.querySelector(".task-note").textContent = task?.description || "";
   };

@@ -1,5 +1,14 @@
 """Temporal order (Hochreiter & Schmidhuber 1997): classify the order of A/B symbols hidden
-among distractors. The 2-bit task has 4 classes (AA, AB, BA, BB); the 3-bit task has 8."""
+among distractors. The 2-bit task has 4 classes (AA, AB, BA, BB); the 3-bit task has 8.
+
+The windows, the 6 symbols and the fixed length are Pascanu, Mikolov and Bengio's (2013; the
+tempOrder and tempOrder3bit tasks of their code): in tenths of T, [1, 2) and [5, 6) for 2 bits,
+[1, 2), [3, 4) and [6, 7) for 3. Hochreiter and Schmidhuber (1997, section 5.6, tasks 6a and
+6b) drew lengths of 100 to 110 steps framed by a start symbol E and a trigger B, with the
+relevant symbols at positions 10 to 20 and 50 to 60 (6a), and 10 to 20, 33 to 43 and 66 to 76
+(6b): the same windows for 2 bits; for 3 bits their later two sit near [0.33T, 0.43T) and
+[0.66T, 0.76T), a little later than these.
+"""
 
 from __future__ import annotations
 

@@ -45,8 +45,18 @@ valid_specs = st.fixed_dictionaries(
         "optimizer": st.fixed_dictionaries(
             {"name": st.sampled_from(["sgd", "adam", "rmsprop"]), "lr": positive_float}
         ),
-        "training": st.fixed_dictionaries(
-            {"mode": st.sampled_from(["bptt", "tbptt"]), "tbptt_k": st.integers(1, 100)}
+        "training": st.one_of(
+            st.fixed_dictionaries(
+                {"mode": st.sampled_from(["bptt", "tbptt"]), "tbptt_k": st.integers(1, 100)}
+            ),
+            # Small k2: a window per loss term multiplies the cost of every-step tasks by k2.
+            st.fixed_dictionaries(
+                {
+                    "mode": st.just("tbptt_k1k2"),
+                    "tbptt_k1": st.integers(1, 100),
+                    "tbptt_k2": st.integers(1, 3),
+                }
+            ),
         ),
     },
 )
@@ -73,6 +83,7 @@ invalid_fields: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
     ("seed",): _out_of(0, 2**31 - 1),
     ("horizon_fraction",): st.floats(allow_nan=True).filter(lambda x: not 0 < x < 1),
     ("optimizer", "lr"): st.floats(allow_nan=True).filter(lambda x: not 0 < x <= 10),
+    ("training", "tbptt_k2"): _out_of(1, 10_000),
     ("dataset",): st.text(min_size=1, max_size=40).filter(lambda s: not s.isascii()),
     ("clipping",): st.fixed_dictionaries({"mode": st.text(max_size=10)}),
     ("an_unknown_field",): st.integers(),

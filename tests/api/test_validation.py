@@ -30,6 +30,12 @@ def _bad_fields(response) -> set[tuple]:
         ({"task": "pixel_digits", "seq_len": 20}, ("body", "seq_len")),
         ({"cell": "indrnn", "init": {"recurrent": "orthogonal"}}, ("body", "init", "recurrent")),
         ({"init": {"forget_bias": 1.0}}, ("body", "init", "forget_bias")),
+        ({"training": {"mode": "tbptt", "tbptt_k2": 5}}, ("body", "training", "tbptt_k2")),
+        ({"training": {"tbptt_k1": 5}}, ("body", "training", "tbptt_k1")),
+        (
+            {"training": {"mode": "tbptt_k1k2", "checkpoint": True}},
+            ("body", "training", "checkpoint"),
+        ),
     ],
 )
 def test_invalid_spec_names_the_field(client: TestClient, change: dict, field: tuple) -> None:

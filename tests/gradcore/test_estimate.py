@@ -32,6 +32,12 @@ MEASURED_SPECS: list[dict[str, Any]] = [
     {"cell": "tanh", "task": "copy", "seq_len": 300, "num_layers": 2},
     {
         "cell": "gru",
+        "task": "copy",
+        "seq_len": 100,
+        "training": {"mode": "tbptt_k1k2", "tbptt_k1": 40, "tbptt_k2": 20},
+    },
+    {
+        "cell": "gru",
         "seq_len": 100,
         "batch_size": 64,
         "steps": 1,
@@ -119,3 +125,9 @@ def test_hessian_free_and_uoro_cost_more_than_their_steps() -> None:
     uoro = ExperimentSpec(**fields, training={"mode": "uoro"})
     assert estimate_work(hessian_free) == pytest.approx(102 * plain)
     assert estimate_work(uoro) > plain
+    # A window of k2 steps per loss term where the task has one at every step, one at the end.
+    windows = {"mode": "tbptt_k1k2", "tbptt_k2": 30}
+    copy = {**fields, "task": "copy"}
+    copy_plain = estimate_work(ExperimentSpec(**copy))
+    assert estimate_work(ExperimentSpec(**copy, training=windows)) == pytest.approx(31 * copy_plain)
+    assert estimate_work(ExperimentSpec(**fields, training=windows)) == pytest.approx(plain)

@@ -26,10 +26,16 @@ def test_identity_recurrent_is_the_identity_per_gate() -> None:
 
 
 def test_irnn_defaults_follow_le_et_al() -> None:
-    rnn = net_for(cell="irnn").layers[0].rnn
+    """Identity recurrence, zero biases, N(0, 0.001) for the non-recurrent weights: the input's
+    and the readout's."""
+    net = net_for(cell="irnn")
+    rnn = net.layers[0].rnn
     assert torch.equal(rnn.weight_hh_l0.detach(), torch.eye(HIDDEN))
     assert torch.all(rnn.bias_ih_l0 == 0) and torch.all(rnn.bias_hh_l0 == 0)
     assert float(rnn.weight_ih_l0.detach().std()) == pytest.approx(SMALL_INPUT_STD, rel=0.1)
+    # 256 draws: the sample std is within 10% of the law's (its own std is about 4.4%).
+    assert float(net.readout.weight.detach().std()) == pytest.approx(SMALL_INPUT_STD, rel=0.1)
+    assert torch.all(net.readout.bias == 0)
 
 
 @pytest.mark.parametrize("gain", [1.0, 1.5])
