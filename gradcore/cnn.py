@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from gradcore.cells import State
 from gradcore.layers import public_name
-from gradcore.probes import HiddenGradNorms
+from gradcore.probes import Recorder
 from gradcore.spec import ExperimentSpec
 
 KERNEL = 3  # 3x3 kernels with padding 1 keep the image size, so any depth fits an 8x8 image
@@ -46,10 +46,13 @@ class DeepCNN(nn.Module):
         self,
         x: Tensor,
         states: list[State] | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         t_offset: int = 0,
+        *,
+        unrolled: bool = False,
     ) -> tuple[Tensor, list[State]]:
-        """x: (T, B, 1) pixels -> pooled features of the last layer as a length-1 sequence."""
+        """x: (T, B, 1) pixels -> pooled features of the last layer as a length-1 sequence. One
+        path, whatever `unrolled` says."""
         h = x.squeeze(-1).T.reshape(-1, 1, self.side, self.side)  # (B, 1, side, side)
         for index, conv in enumerate(self.layers):
             h = self.activation(conv(h))  # (B, C, side, side)

@@ -17,7 +17,7 @@ from gradcore.cnn import DeepCNN
 from gradcore.esn import ESNLayer
 from gradcore.inits import init_blocks, init_matrix, init_vector
 from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer, public_name
-from gradcore.probes import HiddenGradNorms
+from gradcore.probes import Recorder
 from gradcore.spec import ExperimentSpec, indrnn_cap
 
 # IRNN and IndRNN papers draw input weights from N(0, 0.001).
@@ -49,15 +49,18 @@ class RecurrentNet(nn.Module):
         self,
         x: Tensor,
         states: list[State] | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         t_offset: int = 0,
         keep_sequence: bool = True,
+        *,
+        unrolled: bool = False,
     ) -> tuple[Tensor | None, list[State]]:
         """x: (T, B, input_size) -> top layer's hidden sequence (T, B, H) and each layer's state.
 
         keep_sequence=False: the top layer stacks no sequence and None is returned in its place,
         for callers that read only its final state. Lower layers always keep theirs: it is the
-        next layer's input."""
+        next layer's input. unrolled=True: every layer takes its unrolled path (gradcore.layers),
+        which a recorder needs."""
         finals: list[State] = []
         top = len(self.layers) - 1
         features: Tensor | None = x
@@ -70,6 +73,7 @@ class RecurrentNet(nn.Module):
                 index,
                 t_offset,
                 keep_sequence=keep_sequence or index < top,
+                unrolled=unrolled,
             )
             finals.append(final)
         return features, finals
@@ -116,10 +120,13 @@ class DeepMLP(nn.Module):
         self,
         x: Tensor,
         states: list[State] | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         t_offset: int = 0,
+        *,
+        unrolled: bool = False,
     ) -> tuple[Tensor, list[State]]:
-        """x: (T, B, 1) pixels -> the last hidden layer as a length-1 sequence (1, B, H)."""
+        """x: (T, B, 1) pixels -> the last hidden layer as a length-1 sequence (1, B, H). One
+        path, whatever `unrolled` says."""
         h = x.squeeze(-1).transpose(0, 1)  # (B, T): the image flattened
         for index, linear in enumerate(self.layers):
             h = self.activation(linear(h))

@@ -40,6 +40,7 @@ def checkpointed_forward(
     recorder: HiddenGradNorms | None,
     t_offset: int,
     keep_sequence: bool,
+    unrolled: bool,
 ) -> tuple[Tensor | None, list[State]]:
     """net(x, ...) over segments of about sqrt(T) steps, each under non-reentrant checkpointing:
     the backward pass keeps only the segments' outputs (T, B, H) and boundary states and
@@ -56,6 +57,7 @@ def checkpointed_forward(
             recorder,
             t_offset + start,
             keep_sequence,
+            unrolled=unrolled,
             use_reentrant=False,
         )
         outputs.append(features)  # (segment, B, H), or None without keep_sequence
@@ -65,7 +67,8 @@ def checkpointed_forward(
 def forward_backward(
     net: Network, task: TaskData, batch: Batch, training: TrainingSpec, probe: bool
 ) -> StepOutput:
-    """Accumulate d(loss)/d(params) into .grad (callers zero them first)."""
+    """Accumulate d(loss)/d(params) into .grad (callers zero them first). A probe step runs
+    the unrolled path, whose hooks record |dL/dh_t|."""
     inputs, targets = batch.inputs, batch.targets
     time_steps, batch_size = inputs.shape[0], inputs.shape[1]
     # The MLP sees the whole image at once: one probed "time step", no chunking.
@@ -87,10 +90,10 @@ def forward_backward(
             features, states = net(chunk, states, recorder, start)
         elif training.checkpoint:
             features, states = checkpointed_forward(
-                net, chunk, states, recorder, start, task.every_step
+                net, chunk, states, recorder, start, task.every_step, unrolled=probe
             )
         else:
-            features, states = net(chunk, states, recorder, start, task.every_step)
+            features, states = net(chunk, states, recorder, start, task.every_step, unrolled=probe)
         if task.every_step:
             assert features is not None  # kept: every_step reads the whole sequence
             logits = net.readout(features)  # (T_chunk, B, C)
