@@ -51,6 +51,12 @@ def public_name(module_path: str) -> str:
     return re.sub(r"_l0$", "", name)
 
 
+def public_weights(net: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """A network's parameters by public name, in registration order (every network's
+    `named_weights`)."""
+    return [(public_name(path), p) for path, p in net.named_parameters()]
+
+
 def unroll(
     inputs: Tensor,
     state: State,

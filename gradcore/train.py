@@ -128,7 +128,7 @@ def _train(
         [n for n, _ in named],
         [n for n, _ in tracked],
         net.probe_layers,
-        1 if net.feedforward else spec.sequence_length,
+        net.time_steps(spec.sequence_length),
         spec.horizon_fraction,
     )
     generators = {

@@ -27,7 +27,7 @@ from torch.func import functional_call, jvp, vjp
 from torch.utils._pytree import tree_flatten, tree_map
 
 from gradcore.cells import hidden_of
-from gradcore.model import RecurrentNet
+from gradcore.recurrent import RecurrentNet
 from gradcore.spec import TrainingSpec
 from gradcore.step import StepOutput, forward_backward
 from gradcore.tasks.base import Batch, TaskData
