@@ -57,8 +57,8 @@ class _Outputs(nn.Module):
 
 
 class HessianFree:
-    """The optimizer: zero_grad() as torch's, then step(task, batch, loss) once the gradient of
-    `loss` on `batch` is in .grad."""
+    """The optimizer: zero_grad() as torch's, then step(step, task, batch, loss) once the
+    gradient of `loss` on `batch` is in .grad; `step` is the training step, for the history."""
 
     def __init__(self, spec: OptimizerSpec, net: Network) -> None:
         self.spec = spec
