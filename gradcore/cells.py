@@ -1,9 +1,12 @@
-"""One time step of each cell, written out so the unrolled loop can hook every h_t.
+"""One time step of each cell as a pure function of the projected input and the state.
 
 The formulas are exactly those of torch.nn.RNN / LSTM / GRU (gate order i, f, g, o for the
-LSTM and r, z, n for the GRU) so the unrolled loop and the fused kernel compute the same
-function with the same parameters. `x_proj` is the input projection W_ih x_t + b_ih, computed
-for all time steps at once before the loop: (B, gates * H).
+LSTM and r, z, n for the GRU). `x_proj` is the input projection W_ih x_t + b_ih, computed for
+all time steps at once: (B, gates * H). gradcore.statemap builds each layer's recurrent map
+s_t = F(p_t, s_{t-1}) from these functions for the map probes (Jacobian norms, Lyapunov
+exponents). The training loop's unrolled path steps ATen's cell functions instead
+(gradcore.layers.ATEN_CELLS: the same functions, with fewer intermediates saved for the
+backward pass), except for IndRNN, which has no ATen cell and steps `indrnn_step`.
 """
 
 from __future__ import annotations

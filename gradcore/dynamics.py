@@ -7,7 +7,7 @@ from torch import Tensor
 
 from gradcore.jacobian import jacobian_spectral_norms
 from gradcore.lyapunov import lyapunov_exponents
-from gradcore.model import RecurrentNet
+from gradcore.recurrent import RecurrentNet
 from gradcore.result import DynamicsTrace
 from gradcore.spec import ProbeSpec
 from gradcore.statemap import layer_trajectories

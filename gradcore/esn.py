@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.layers import unroll
-from gradcore.probes import HiddenGradNorms, spectral_radius
+from gradcore.probes import Recorder, spectral_radius
 from gradcore.spec import ESNSpec
 
 
@@ -53,12 +53,15 @@ class ESNLayer(nn.Module):
         self,
         x: Tensor,
         state: Tensor | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         layer: int = 0,
         t_offset: int = 0,
         keep_sequence: bool = True,
+        *,
+        unrolled: bool = False,
     ) -> tuple[Tensor | None, Tensor]:
-        """As FusedLayer.forward: the (T, B, H) sequence, or None without keep_sequence."""
+        """As FusedLayer.forward, unrolled either way: the (T, B, H) sequence, or None without
+        keep_sequence."""
         h = x.new_zeros(x.shape[1], self.hidden_size) if state is None else state
         if recorder is not None and not h.requires_grad:
             # No parameter of the reservoir requires grad, so the states would not either: a

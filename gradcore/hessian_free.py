@@ -21,7 +21,6 @@ from torch import Tensor, nn
 from torch.func import functional_call, jvp, vjp
 
 from gradcore.model import Network
-from gradcore.probes import HiddenGradNorms
 from gradcore.result import HessianFreeTrace
 from gradcore.spec import LIMITS, OptimizerSpec
 from gradcore.tasks.base import Batch, TaskData
@@ -30,9 +29,9 @@ CG_TOLERANCE = 1e-6  # CG stops early once |residual| <= this * |g|
 WARM_START = 0.95  # CG starts from this fraction of the previous step's solution (Martens)
 
 
-class _HiddenStates(HiddenGradNorms):
-    """Selects the unrolled path (forward-mode AD goes through the per-step cells) and keeps
-    every hidden state it produces, for the structural damping term."""
+class _HiddenStates:
+    """A recorder (gradcore.probes.Recorder) that keeps every hidden state the forward pass
+    shows it, for the structural damping term."""
 
     def __init__(self) -> None:
         self.hiddens: list[Tensor] = []
@@ -51,14 +50,15 @@ class _Outputs(nn.Module):
 
     def forward(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         states = _HiddenStates()
-        features, _ = self.net(inputs, None, states)
+        # The unrolled path: forward-mode AD goes through its per-step cells.
+        features, _ = self.net(inputs, None, states, unrolled=True)
         outputs = self.net.readout(features if self.every_step else features[-1])
         return outputs, torch.cat([h.flatten() for h in states.hiddens])
 
 
 class HessianFree:
-    """The optimizer: zero_grad() as torch's, then step(task, batch, loss) once the gradient of
-    `loss` on `batch` is in .grad."""
+    """The optimizer: zero_grad() as torch's, then step(step, task, batch, loss) once the
+    gradient of `loss` on `batch` is in .grad; `step` is the training step, for the history."""
 
     def __init__(self, spec: OptimizerSpec, net: Network) -> None:
         self.spec = spec

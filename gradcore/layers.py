@@ -1,11 +1,13 @@
 """Recurrent layers with two paths over the same parameters.
 
-- fused: one call to nn.RNN / nn.LSTM / nn.GRU (cuDNN on GPU); fast, hides dL/dh_t. Used for
-  steps without probes on the GPU, and on the CPU where it is the faster (see FUSED_ON_CPU).
+- fused: one call to nn.RNN / nn.LSTM / nn.GRU (cuDNN on GPU); fast, hides dL/dh_t.
 - unrolled: a Python loop over ATen's cell functions (the steps nn.RNN / nn.LSTM / nn.GRU run
-  on the CPU), with a hook on every h_t on probe steps; on the CPU also used without hooks.
+  on the CPU), which can show every h_t to a recorder.
 
-Both take x (T, B, input_size) time-major and a state (or None for zeros) and return the
+The caller picks the path: `unrolled=True` runs the loop, as a recorder's hooks on h_t and
+forward-mode AD (UORO, Hessian-free) need; `unrolled=False` runs the faster path on the device:
+fused on the GPU, and on the CPU the loop but for the cells in FUSED_ON_CPU. IndRNN has only the
+loop. Both take x (T, B, input_size) time-major and a state (or None for zeros) and return the
 hidden sequence (T, B, H) and the final state, so truncated BPTT can carry it across chunks.
 With keep_sequence=False the sequence is not stacked and None is returned in its place: a
 last-step task reads only the top layer's final state, and the stacked (T, B, H) copy would
@@ -21,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.cells import State, hidden_of, indrnn_step
-from gradcore.probes import HiddenGradNorms
+from gradcore.probes import Recorder
 
 GATES = {"tanh": 1, "relu": 1, "irnn": 1, "lstm": 4, "gru": 3}
 # One time step each: (x_t (B, in), state, w_ih, w_hh, b_ih, b_hh) -> the next state. The same
@@ -49,11 +51,17 @@ def public_name(module_path: str) -> str:
     return re.sub(r"_l0$", "", name)
 
 
+def public_weights(net: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """A network's parameters by public name, in registration order (every network's
+    `named_weights`)."""
+    return [(public_name(path), p) for path, p in net.named_parameters()]
+
+
 def unroll(
     inputs: Tensor,
     state: State,
     step: Callable[[Tensor, State], State],
-    recorder: HiddenGradNorms | None,
+    recorder: Recorder | None,
     layer: int,
     t_offset: int,
     keep_sequence: bool,
@@ -102,16 +110,20 @@ class FusedLayer(nn.Module):
         self,
         x: Tensor,
         state: State | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         layer: int = 0,
         t_offset: int = 0,
         keep_sequence: bool = True,
+        *,
+        unrolled: bool = False,
     ) -> tuple[Tensor | None, State]:
-        if recorder is None and (self.cell in FUSED_ON_CPU or not x.is_cpu):
-            out, final = self._fused(x, state)
-            # The fused kernel writes the sequence anyway; dropping it keeps one contract.
-            return (out if keep_sequence else None), final
-        return self._unrolled(x, state, recorder, layer, t_offset, keep_sequence)
+        if recorder is not None and not unrolled:
+            raise ValueError("a recorder watches every h_t, which only the unrolled path has")
+        if unrolled or (x.is_cpu and self.cell not in FUSED_ON_CPU):
+            return self._unrolled(x, state, recorder, layer, t_offset, keep_sequence)
+        out, final = self._fused(x, state)
+        # The fused kernel writes the sequence anyway; dropping it keeps one contract.
+        return (out if keep_sequence else None), final
 
     def _fused(self, x: Tensor, state: State | None) -> tuple[Tensor, State]:
         # nn.RNN wants states as (num_layers=1, B, H).
@@ -126,7 +138,7 @@ class FusedLayer(nn.Module):
         self,
         x: Tensor,
         state: State | None,
-        recorder: HiddenGradNorms | None,
+        recorder: Recorder | None,
         layer: int,
         t_offset: int,
         keep_sequence: bool,
@@ -173,11 +185,14 @@ class IndRNNLayer(nn.Module):
         self,
         x: Tensor,
         state: State | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         layer: int = 0,
         t_offset: int = 0,
         keep_sequence: bool = True,
+        *,
+        unrolled: bool = False,
     ) -> tuple[Tensor | None, State]:
+        """As FusedLayer.forward, unrolled either way: no fused kernel has this recurrence."""
         x_proj = torch.nn.functional.linear(x, self.weight_ih, self.bias)  # (T, B, H)
         h = x.new_zeros(x.shape[1], self.hidden_size) if state is None else state
         return unroll(

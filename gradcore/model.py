@@ -1,13 +1,11 @@
-"""The networks: a stack of recurrent layers with a linear readout, and the deep MLP.
-
-Both expose the same surface to the training loop: `forward(x, state, recorder, t_offset)`
-returning (features, state), a `readout`, `probe_layers` (one name per probed hidden layer),
-`named_weights()` with stable public names, `recurrent_blocks()` and `constrain()`.
+"""The networks: the surface the training loop uses (Network), and how each is built and
+initialised: the recurrent stack (gradcore.recurrent) or a feed-forward depth demo
+(gradcore.feedforward, gradcore.cnn), which reads the whole sequence as one input.
 """
 
 from __future__ import annotations
 
-import itertools
+from typing import Protocol
 
 import torch
 from torch import Tensor, nn
@@ -15,130 +13,60 @@ from torch import Tensor, nn
 from gradcore.cells import State
 from gradcore.cnn import DeepCNN
 from gradcore.esn import ESNLayer
+from gradcore.feedforward import DeepMLP, FeedForwardNet
 from gradcore.inits import init_blocks, init_matrix, init_vector
-from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer, public_name
-from gradcore.probes import HiddenGradNorms
-from gradcore.spec import ExperimentSpec, indrnn_cap
+from gradcore.layers import IndRNNLayer
+from gradcore.probes import Recorder
+from gradcore.recurrent import RecurrentNet
+from gradcore.spec import ExperimentSpec
 
 # IRNN and IndRNN papers draw input weights from N(0, 0.001); Le et al. 2015 all the
 # non-recurrent weights, the readout's too.
 SMALL_INPUT_STD = 0.001
 
-ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
+class Network(Protocol):
+    """What the training loop, the probes and the optimizers use of a network. RecurrentNet,
+    DeepMLP and DeepCNN implement it; each is also an nn.Module (parameters, state_dict, to).
+    A feed-forward net reads the whole sequence as one input: its layers are probed at one
+    time step, and the arguments about time steps do not concern it."""
 
-class RecurrentNet(nn.Module):
-    feedforward = False
+    readout: nn.Linear  # features (..., H) -> outputs (..., C)
+    probe_layers: list[str]  # one name per probed hidden layer
 
-    def __init__(self, spec: ExperimentSpec, input_size: int, output_size: int) -> None:
-        super().__init__()
-        sizes = [input_size] + [spec.hidden_size] * spec.num_layers
-        layers: list[RecurrentLayer | ESNLayer] = []
-        for layer in range(spec.num_layers):
-            if spec.cell == "indrnn":
-                cap = indrnn_cap(spec.sequence_length)
-                layers.append(IndRNNLayer(sizes[layer], spec.hidden_size, cap))
-            elif spec.cell == "esn":
-                layers.append(ESNLayer(sizes[layer], spec.hidden_size, spec.esn))
-            else:
-                layers.append(FusedLayer(spec.cell, sizes[layer], spec.hidden_size))
-        self.layers = nn.ModuleList(layers)
-        self.readout = nn.Linear(spec.hidden_size, output_size)
-        self.probe_layers = [f"layer{i}" for i in range(spec.num_layers)]
-
-    def forward(
+    def __call__(
         self,
         x: Tensor,
         states: list[State] | None,
-        recorder: HiddenGradNorms | None = None,
+        recorder: Recorder | None = None,
         t_offset: int = 0,
         keep_sequence: bool = True,
+        *,
+        unrolled: bool = False,
+        checkpoint: bool = False,
     ) -> tuple[Tensor | None, list[State]]:
-        """x: (T, B, input_size) -> top layer's hidden sequence (T, B, H) and each layer's state.
+        """x: (T, B, input_size), time steps t_offset.. of the sequence, from `states` (None:
+        zeros) -> the features the readout reads (T, B, H), or None without keep_sequence, and
+        each layer's final state. `recorder` watches every hidden state and needs unrolled=True
+        (see gradcore.layers); `checkpoint` recomputes activations in the backward pass."""
 
-        keep_sequence=False: the top layer stacks no sequence and None is returned in its place,
-        for callers that read only its final state. Lower layers always keep theirs: it is the
-        next layer's input."""
-        finals: list[State] = []
-        top = len(self.layers) - 1
-        features: Tensor | None = x
-        for index, layer in enumerate(self.layers):
-            assert features is not None  # only the top layer may drop its sequence
-            features, final = layer(
-                features,
-                None if states is None else states[index],
-                recorder,
-                index,
-                t_offset,
-                keep_sequence=keep_sequence or index < top,
-            )
-            finals.append(final)
-        return features, finals
+    def time_steps(self, sequence_length: int) -> int:
+        """The positions a probe records per layer for a sequence this long."""
+
+    def steps_per_call(self, k: int, sequence_length: int) -> int:
+        """The time steps of one forward call when truncated BPTT asks for chunks of k."""
+
+    def last_features(self, features: Tensor | None, states: list[State]) -> Tensor:
+        """(B, H): what the readout reads for a last-step task, from a call's return values."""
 
     def named_weights(self) -> list[tuple[str, nn.Parameter]]:
-        return [(public_name(path), p) for path, p in self.named_parameters()]
+        """Every parameter by its public name, e.g. 'layer0.weight_hh', 'readout.bias'."""
 
     def recurrent_blocks(self) -> dict[str, Tensor]:
-        """Square recurrent matrices by name: 'layer0.weight_hh', per gate 'layer0.weight_hh.f'."""
-        gate_names = {1: [""], 3: [".r", ".z", ".n"], 4: [".i", ".f", ".g", ".o"]}
-        blocks: dict[str, Tensor] = {}
-        for index, layer in enumerate(self.layers):
-            base = (
-                f"layer{index}.u" if isinstance(layer, IndRNNLayer) else f"layer{index}.weight_hh"
-            )
-            for suffix, block in zip(
-                gate_names[layer.gates], layer.recurrent_blocks(), strict=True
-            ):
-                blocks[base + suffix] = block
-        return blocks
+        """Square recurrent matrices by name, for their spectral radii (none if feed-forward)."""
 
     def constrain(self) -> None:
-        for layer in self.layers:
-            layer.constrain()
-
-
-class DeepMLP(nn.Module):
-    """The depth demo: `depth` hidden layers on a flattened image, then a linear readout.
-
-    Each hidden layer's output plays the role of h_t: probing it gives |dL/dh_l| per layer.
-    """
-
-    feedforward = True
-
-    def __init__(self, spec: ExperimentSpec, input_size: int, output_size: int) -> None:
-        super().__init__()
-        sizes = [input_size] + [spec.hidden_size] * spec.num_layers
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
-        self.activation = ACTIVATIONS[spec.activation]()
-        self.readout = nn.Linear(spec.hidden_size, output_size)
-        self.probe_layers = [f"layer{i}" for i in range(spec.num_layers)]
-
-    def forward(
-        self,
-        x: Tensor,
-        states: list[State] | None,
-        recorder: HiddenGradNorms | None = None,
-        t_offset: int = 0,
-    ) -> tuple[Tensor, list[State]]:
-        """x: (T, B, 1) pixels -> the last hidden layer as a length-1 sequence (1, B, H)."""
-        h = x.squeeze(-1).transpose(0, 1)  # (B, T): the image flattened
-        for index, linear in enumerate(self.layers):
-            h = self.activation(linear(h))
-            if recorder is not None:
-                recorder.watch(h, index, 0)
-        return h[None], []
-
-    def named_weights(self) -> list[tuple[str, nn.Parameter]]:
-        return [(public_name(path), p) for path, p in self.named_parameters()]
-
-    def recurrent_blocks(self) -> dict[str, Tensor]:
-        return {}
-
-    def constrain(self) -> None:
-        """Nothing to enforce."""
-
-
-Network = RecurrentNet | DeepMLP | DeepCNN
+        """Enforce the weights' bounds after an update (IndRNN's |u| <= cap)."""
 
 
 def build_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Network:
@@ -146,11 +74,10 @@ def build_network(spec: ExperimentSpec, input_size: int, output_size: int) -> Ne
     if spec.cell == "mlp":
         # The MLP reads the whole sequence at once: T steps of input_size features.
         net: Network = DeepMLP(spec, spec.sequence_length * input_size, output_size)
-        _init_mlp(net, spec)
+        _init_feedforward(net, spec)
     elif spec.cell == "cnn":
-        pixels = spec.sequence_length * input_size
-        net = DeepCNN(spec, pixels, output_size, ACTIVATIONS[spec.activation]())
-        _init_mlp(net, spec)
+        net = DeepCNN(spec, spec.sequence_length * input_size, output_size)
+        _init_feedforward(net, spec)
     else:
         net = RecurrentNet(spec, input_size, output_size)
         _init_recurrent(net, spec)
@@ -194,7 +121,7 @@ def _init_recurrent(net: RecurrentNet, spec: ExperimentSpec) -> None:
 
 
 @torch.no_grad()
-def _init_mlp(net: DeepMLP | DeepCNN, spec: ExperimentSpec) -> None:
+def _init_feedforward(net: FeedForwardNet, spec: ExperimentSpec) -> None:
     # The first layer maps pixels to units (the "input" weights); the rest are hidden-to-hidden,
     # the untied counterpart of a recurrent matrix, so they take the "recurrent" scheme.
     for index, linear in enumerate(net.layers):

@@ -8,9 +8,17 @@ never holds T gradient tensors.
 from __future__ import annotations
 
 from functools import partial
+from typing import Protocol
 
 import torch
 from torch import Tensor
+
+
+class Recorder(Protocol):
+    """What a network's forward pass shows every hidden state it computes: h (B, H) of layer
+    `layer` at time step t (a feed-forward net's layer output, at t = 0)."""
+
+    def watch(self, hidden: Tensor, layer: int, t: int) -> None: ...
 
 
 class HiddenGradNorms:

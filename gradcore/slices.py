@@ -13,7 +13,7 @@ from typing import Any
 from gradcore.dynamics import MapProbe
 from gradcore.hessian_free import HessianFree
 from gradcore.result import ExperimentResult
-from gradcore.trace import TraceBuilder
+from gradcore.trace import StepRecord, TraceBuilder
 
 TraceSlice = dict[str, Any]
 # The parts of a result that are traces (everything but the summary), in the result's order.
@@ -89,18 +89,17 @@ def refill(
     """Load a resumed run's recorders with the traces stored before its checkpoint."""
     loss, grad, change = stored["loss"], stored["grad_norm"], stored["weight_change"]
     for i, step in enumerate(loss["step"]):
-        trace.add_step(
-            step,
-            [
-                loss["loss"][i],
-                loss["metric"][i],
-                grad["total"][i],
-                grad["clipped_total"][i],
-                grad["clipped"][i],
-            ],
-            [grad["per_param"][name][i] for name in trace.param_names],
-            [change["per_layer"][name][i] for name in trace.weight_names],
+        record = StepRecord(
+            step=step,
+            loss=loss["loss"][i],
+            metric=loss["metric"][i],
+            grad_norm=grad["total"][i],
+            clipped_grad_norm=grad["clipped_total"][i],
+            clipped=bool(grad["clipped"][i]),
+            per_param=[grad["per_param"][name][i] for name in trace.param_names],
+            weight_change=[change["per_layer"][name][i] for name in trace.weight_names],
         )
+        trace.add_step(record)
     hidden = stored["hidden_grad"]
     for step, norms in zip(hidden["step"], hidden["norm"], strict=True):
         trace.add_probe(step, norms)

@@ -227,12 +227,16 @@ class ExperimentSpec(BaseModel):
         state_size = self.hidden_size * (2 if self.cell == "lstm" else 1)
         if self.probes.lyapunov_exponents > state_size:
             raise ValueError(f"probes.lyapunov_exponents: at most the state size {state_size}")
+        if self.training.mode == "tbptt_k1k2" and feedforward:
+            raise ValueError("training.mode: tbptt_k1k2 truncates a recurrence; not for mlp/cnn")
         if self.training.mode == "uoro" and (feedforward or self.cell == "esn"):
-            raise ValueError("training.mode uoro: trains recurrent weights; not for mlp/cnn/esn")
+            raise ValueError("training.mode: uoro trains recurrent weights; not for mlp/cnn/esn")
         if self.optimizer.name == "hessian_free" and self.training.mode != "bptt":
-            raise ValueError("optimizer hessian_free: uses full BPTT (training.mode bptt)")
+            raise ValueError("training.mode: optimizer hessian_free uses full BPTT (bptt)")
         if self.optimizer.name == "hessian_free" and self.cell == "esn":
-            raise ValueError("optimizer hessian_free: the esn trains only its linear readout")
+            raise ValueError(
+                "optimizer.name: hessian_free is not for the esn, which trains only its readout"
+            )
 
     @property
     def sequence_length(self) -> int:

@@ -18,7 +18,7 @@ from torch import Tensor
 from gradcore.cells import gru_step, indrnn_step, lstm_step, rnn_step
 from gradcore.esn import ESNLayer
 from gradcore.layers import IndRNNLayer
-from gradcore.model import RecurrentNet
+from gradcore.recurrent import RecurrentNet
 
 Step = Callable[[Tensor, Tensor], Tensor]  # (p_t (B, G), s_{t-1} (B, N)) -> s_t (B, N)
 

@@ -9,15 +9,13 @@ the whole sequence's mean. TBPTT(k1, k2) runs in gradcore.truncation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
-from gradcore.cells import State, detach_state, hidden_of
-from gradcore.model import Network, RecurrentNet
+from gradcore.cells import detach_state
+from gradcore.model import Network
 from gradcore.probes import HiddenGradNorms
 from gradcore.spec import TrainingSpec
 from gradcore.tasks.base import Batch, TaskData
@@ -35,71 +33,41 @@ def chunk_length(training: TrainingSpec, time_steps: int) -> int:
     return training.tbptt_k if training.mode == "tbptt" else time_steps
 
 
-def checkpointed_forward(
-    net: RecurrentNet,
-    x: Tensor,
-    states: list[State] | None,
-    recorder: HiddenGradNorms | None,
-    t_offset: int,
-    keep_sequence: bool,
-) -> tuple[Tensor | None, list[State]]:
-    """net(x, ...) over segments of about sqrt(T) steps, each under non-reentrant checkpointing:
-    the backward pass keeps only the segments' outputs (T, B, H) and boundary states and
-    recomputes one segment's activations at a time. Non-reentrant checkpointing backpropagates
-    through the original graph, so the recorder's hooks on h_t fire as without it."""
-    time_steps = x.shape[0]
-    segment = max(1, math.isqrt(time_steps))
-    outputs = []
-    for start in range(0, time_steps, segment):
-        features, states = checkpoint(
-            net,
-            x[start : start + segment],
-            states,
-            recorder,
-            t_offset + start,
-            keep_sequence,
-            use_reentrant=False,
-        )
-        outputs.append(features)  # (segment, B, H), or None without keep_sequence
-    return (torch.cat(outputs) if keep_sequence else None), states
-
-
 def forward_backward(
     net: Network, task: TaskData, batch: Batch, training: TrainingSpec, probe: bool
 ) -> StepOutput:
-    """Accumulate d(loss)/d(params) into .grad (callers zero them first)."""
+    """Accumulate d(loss)/d(params) into .grad (callers zero them first). A probe step runs
+    the unrolled path, whose hooks record |dL/dh_t|."""
     inputs, targets = batch.inputs, batch.targets
     time_steps, batch_size = inputs.shape[0], inputs.shape[1]
-    # Feed-forward nets read the whole sequence at once: nothing to truncate.
-    if training.mode == "tbptt_k1k2" and isinstance(net, RecurrentNet):
+    if training.mode == "tbptt_k1k2":  # recurrent cells only (the spec says so)
         layers = len(net.probe_layers)
         windows = WindowGradNorms(layers, time_steps, inputs.device) if probe else None
         scored = windowed_forward_backward(net, task, batch, training, windows)
         with torch.no_grad():
             metric = task.metric(scored.logits, targets)
         return StepOutput(scored.loss, metric, None if windows is None else windows.norms)
-    # The MLP sees the whole image at once: one probed "time step", no chunking.
-    k = time_steps if net.feedforward else chunk_length(training, time_steps)
+    k = net.steps_per_call(chunk_length(training, time_steps), time_steps)
     recorder = None
     if probe:
-        probe_length = 1 if net.feedforward else time_steps
-        recorder = HiddenGradNorms(len(net.probe_layers), probe_length, inputs.device)
+        probed = net.time_steps(time_steps)
+        recorder = HiddenGradNorms(len(net.probe_layers), probed, inputs.device)
 
     states = None
     total_loss = inputs.new_zeros(())
     every_step_logits: list[Tensor] = []
     last_logits = None
     for start, end in chunk_bounds(time_steps, k):
-        chunk = inputs[start:end]
         # Last-step tasks read only the top layer's final state: no stacked (T, B, H) sequence.
-        if net.feedforward:
-            features, states = net(chunk, states, recorder, start)
-        elif training.checkpoint:
-            features, states = checkpointed_forward(
-                net, chunk, states, recorder, start, task.every_step
-            )
-        else:
-            features, states = net(chunk, states, recorder, start, task.every_step)
+        features, states = net(
+            inputs[start:end],
+            states,
+            recorder,
+            start,
+            task.every_step,
+            unrolled=probe,
+            checkpoint=training.checkpoint,
+        )
         if task.every_step:
             assert features is not None  # kept: every_step reads the whole sequence
             logits = net.readout(features)  # (T_chunk, B, C)
@@ -107,10 +75,7 @@ def forward_backward(
             chunk_loss = chunk_loss / (time_steps * batch_size)
             every_step_logits.append(logits.detach())
         elif end == time_steps:
-            # The top layer's final state: recurrent nets kept no sequence for this task (and a
-            # slice of one would send a zero (T, B, H) gradient back through every time step).
-            last = features[-1] if net.feedforward else hidden_of(states[-1])  # (B, H)
-            last_logits = net.readout(last)  # (B, C)
+            last_logits = net.readout(net.last_features(features, states))  # (B, C)
             chunk_loss = task.loss(last_logits, targets)
         else:
             chunk_loss = None  # the loss is at the end: this chunk gets no gradient

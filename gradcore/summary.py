@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gradcore.cells import hidden_of
 from gradcore.hooks import RunFacts
 from gradcore.model import Network
 from gradcore.result import Summary
@@ -53,11 +52,8 @@ def _eval_features(net: Network, task: TaskData, inputs: Tensor) -> Tensor:
     """What the readout reads: (T, b, H) for every-step tasks, else the last step's (b, H).
     Last-step tasks keep no top-layer sequence (as in training): at T = 3000 and the eval
     set's 699 sequences it was 1 GiB, stacked from a list of as much."""
-    if net.feedforward:
-        features, _ = net(inputs, None)
-        return features if task.every_step else features[-1]
     features, states = net(inputs, None, keep_sequence=task.every_step)
-    return features if task.every_step else hidden_of(states[-1])
+    return features if task.every_step else net.last_features(features, states)
 
 
 def build_summary(

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from gradcore.probes import gradient_horizon
 from gradcore.result import GradNormTrace, HiddenGradTrace, LossTrace, WeightChangeTrace
 
 
+class StepRecord(NamedTuple):
+    """The numbers one training step adds to the traces."""
+
+    step: int
+    loss: float
+    metric: float
+    grad_norm: float  # the global gradient norm before clipping
+    clipped_grad_norm: float  # and after
+    clipped: bool  # whether clipping changed the gradient
+    per_param: list[float]  # each parameter's gradient norm, in TraceBuilder.param_names order
+    weight_change: list[float]  # mean |delta W| per tracked weight, in weight_names order
+    hidden_grad: list[list[float]] | None = None  # a probe step's [l][t] = |dL/dh_t| of layer l
+
+
 class TraceBuilder:
-    """One list per quantity; `add_step` takes the step's numbers in `step_layout` order."""
+    """One list per quantity: `add_step` appends a step's record (and its probe, if any),
+    `add_probe` a probe on its own (a resumed run's, from its stored slices)."""
 
     def __init__(
         self,
@@ -34,25 +51,19 @@ class TraceBuilder:
         self.hidden_norms: list[list[list[float]]] = []
         self.horizons: list[list[int]] = []
 
-    def add_step(
-        self,
-        step: int,
-        scalars: list[float],
-        per_param: list[float],
-        weight_change: list[float],
-    ) -> None:
-        """scalars: [loss, metric, total, clipped_total, clipped]."""
-        loss, metric, total, clipped_total, clipped = scalars
-        self.steps.append(step)
-        self.loss.append(loss)
-        self.metric.append(metric)
-        self.total.append(total)
-        self.clipped_total.append(clipped_total)
-        self.clipped.append(bool(clipped))
-        for name, value in zip(self.param_names, per_param, strict=True):
+    def add_step(self, record: StepRecord) -> None:
+        self.steps.append(record.step)
+        self.loss.append(record.loss)
+        self.metric.append(record.metric)
+        self.total.append(record.grad_norm)
+        self.clipped_total.append(record.clipped_grad_norm)
+        self.clipped.append(record.clipped)
+        for name, value in zip(self.param_names, record.per_param, strict=True):
             self.per_param[name].append(value)
-        for name, value in zip(self.weight_names, weight_change, strict=True):
+        for name, value in zip(self.weight_names, record.weight_change, strict=True):
             self.weight_change[name].append(value)
+        if record.hidden_grad is not None:
+            self.add_probe(record.step, record.hidden_grad)
 
     def add_probe(self, step: int, norms: list[list[float]]) -> None:
         """norms[l][t] = |dL/dh_t| of layer l."""

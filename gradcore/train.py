@@ -1,42 +1,42 @@
 """The training loop: `run(spec) -> ExperimentResult`.
 
-Every step records loss, metric, gradient norms and weight changes; probe steps (spec.probe_steps)
-run the unrolled network with hooks to record |dL/dh_t|, the others the fused kernels. Both
-paths compute the same function. On the CPU every plain step but the LSTM's runs the same loop
-as a probe step, so there a probe changes nothing, bit for bit; the fused LSTM (CPU) and the
-fused kernels (GPU) round differently, so there a probe step's update may differ from an
+A run is set up (task, seeded network, optimizer and recorders, or a checkpoint's state),
+trained one step at a time (gradcore.train_step), and finished (held-out evaluation, summary).
+Every step records loss, metric, gradient norms and weight changes; probe steps
+(spec.probe_steps) also record |dL/dh_t| through the unrolled path, the others take the faster
+path. Both paths compute the same function. On the CPU every plain step but the LSTM's runs the
+same loop as a probe step, so there a probe changes nothing, bit for bit; the fused LSTM (CPU)
+and the fused kernels (GPU) round differently, so there a probe step's update may differ from an
 unprobed one's in the last bits of float32, and the trajectory with it.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Collection, Mapping
 
 import torch
+from torch import nn
 
-from gradcore.checkpoint import capture, restore
-from gradcore.clipping import measure_and_clip
+from gradcore.checkpoint import restore
 from gradcore.denormals import flush_denormals
 from gradcore.dynamics import MapProbe
 from gradcore.estimate import eval_chunk_size
 from gradcore.hessian_free import HessianFree
 from gradcore.hooks import Resume, RunFacts, RunHooks
 from gradcore.model import Network, build_network
-from gradcore.optim import apply_l1, build_optimizer
+from gradcore.optim import build_optimizer
+from gradcore.outbox import Outbox
 from gradcore.probes import spectral_radius
 from gradcore.result import ExperimentResult, Progress
-from gradcore.slices import SliceCursor, refill
+from gradcore.slices import refill
 from gradcore.spec import ExperimentSpec
 from gradcore.stack import call_with_stack, graph_depth
-from gradcore.step import forward_backward
 from gradcore.summary import build_summary, device_name, evaluate
 from gradcore.tasks import ImageSet, build_task
 from gradcore.trace import TraceBuilder
-from gradcore.uoro import uoro_forward_backward
+from gradcore.train_step import Ending, Run, train_step
 
-PROGRESS_INTERVAL_S = 0.5
 # Above every spec seed (< 2^31), so the UORO sign stream never equals a data stream.
 UORO_SEED_OFFSET = 2**32
 
@@ -63,17 +63,6 @@ def spectral_radii(net: Network) -> dict[str, float]:
         for name, block in net.recurrent_blocks().items()
         if bool(torch.isfinite(block).all())
     }
-
-
-def _first_non_finite_quantity(scalars: list[float], norms: list[list[float]] | None) -> str | None:
-    """scalars: [loss, metric, total, clipped_total]; norms: |dL/dh_t| on probe steps."""
-    if not math.isfinite(scalars[0]):
-        return "the loss"
-    if not math.isfinite(scalars[2]):
-        return "the global gradient norm"
-    if norms is not None and not all(math.isfinite(v) for curve in norms for v in curve):
-        return "dL/dh_t"
-    return None
 
 
 def run(
@@ -113,36 +102,56 @@ def _train(
     hooks: RunHooks,
     resume: Resume | None,
 ) -> ExperimentResult:
+    # Setup: everything the steps share, from the spec or from the checkpoint resumed.
+    run = _setup(spec, datasets, resume)
+    if hooks.on_start is not None:
+        hooks.on_start(run.facts)
+    outbox = Outbox(run, hooks, on_progress, resumed=resume is not None)
+    probe_at = set(spec.probe_steps if probe_steps is None else probe_steps)
+
+    # Training: one step at a time; checkpoints and stop requests are taken between steps.
+    ending = Ending("completed")
+    for step in range(run.first_step, spec.steps):
+        if step > run.first_step:
+            outbox.checkpoint_if_due(step)
+        if should_stop is not None and should_stop():
+            ending = Ending("stopped")
+            break
+        record = train_step(run, step, probe=step in probe_at)
+        if isinstance(record, Ending):
+            ending = record
+            break
+        run.trace.add_step(record)
+        outbox.after_step(record)
+
+    # Finish: the last traces, the held-out evaluation and the summary.
+    outbox.send_traces(final=True)
+    return _finish(run, ending, outbox.started)
+
+
+def _setup(
+    spec: ExperimentSpec, datasets: Mapping[str, ImageSet] | None, resume: Resume | None
+) -> Run:
+    """The task, the seeded network on its device, the optimizer and the recorders; for a
+    resumed run, loaded from its checkpoint and its traces stored before it."""
     device = resolve_device(spec.device)
     task = build_task(spec, datasets)
     net = seeded_network(spec, task.input_size, task.output_size).to(device)
     named = net.named_weights()
-    params = [p for _, p in named]
     # Weight change is tracked for matrices and conv kernels (and IndRNN's recurrent vector),
     # not biases.
     tracked = [(n, p) for n, p in named if p.dim() >= 2 or n.endswith(".u")]
-    hessian_free = None
-    if spec.optimizer.name == "hessian_free":
-        optimizer: torch.optim.Optimizer | HessianFree = HessianFree(spec.optimizer, net)
-        hessian_free = optimizer
-    else:
-        optimizer = build_optimizer(spec.optimizer, params)
+    optimizer = _optimizer(spec, net, [p for _, p in named])
+    hessian_free = optimizer if isinstance(optimizer, HessianFree) else None
     trace = TraceBuilder(
         [n for n, _ in named],
         [n for n, _ in tracked],
         net.probe_layers,
-        1 if net.feedforward else spec.sequence_length,
+        net.time_steps(spec.sequence_length),
         spec.horizon_fraction,
     )
-    generators = {
-        "data": torch.Generator().manual_seed(spec.seed),
-        # UORO's random signs must be independent of the data: the same seed would replay
-        # the data stream's random numbers as signs.
-        "uoro": torch.Generator().manual_seed(spec.seed + UORO_SEED_OFFSET),
-    }
     map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
-    if map_probe is not None:
-        generators["map_probe"] = map_probe.generator
+    generators = _generators(spec, map_probe)
     first_step, elapsed_before = 0, 0.0
     if resume is None:
         radius_start = spectral_radii(net)
@@ -152,109 +161,69 @@ def _train(
         radius_start, first_step, elapsed_before = saved.radius_start, saved.step, saved.elapsed_s
         refill(resume.traces, trace, map_probe, hessian_free)
     facts = RunFacts(
-        parameters=sum(p.numel() for p in params),
+        parameters=sum(p.numel() for _, p in named),
         radius_start=radius_start,
         device=device_name(device),
         metric_name=task.metric_name,
         baseline_loss=task.baseline_loss,
         solved_criterion=task.solved_criterion,
     )
-    if hooks.on_start is not None:
-        hooks.on_start(facts)
-    cursor = SliceCursor(trace, map_probe, hessian_free)
-    probe_steps = set(spec.probe_steps if probe_steps is None else probe_steps)
-    outcome, diverged_at, diverged_reason = "completed", None, None
-    started = time.perf_counter() - elapsed_before
-    last_report = last_flush = time.perf_counter()
-
-    sent_any = resume is not None  # a resumed run's earlier lives stored its first slices
-
-    def send_traces(final: bool = False) -> None:
-        nonlocal last_flush, sent_any
-        # A run that records nothing (diverged in its first step) still sends one, empty,
-        # slice at its end: it carries the traces' layout (parameter and layer names).
-        if hooks.on_traces is not None and (cursor.pending or (final and not sent_any)):
-            hooks.on_traces(cursor.take())
-            sent_any = True
-        last_flush = time.perf_counter()
-
-    for step in range(first_step, spec.steps):
-        if step > first_step and hooks.checkpoint_due is not None and hooks.checkpoint_due():
-            send_traces()
-            if hooks.on_checkpoint is not None:
-                elapsed = time.perf_counter() - started
-                hooks.on_checkpoint(
-                    capture(step, elapsed, net, optimizer, generators, radius_start)
-                )
-        if should_stop is not None and should_stop():
-            outcome = "stopped"
-            break
-        batch = task.train_batch(spec.batch_size, generators["data"]).to(device)
-        optimizer.zero_grad(set_to_none=False)
-        probe = step in probe_steps
-        if spec.training.mode == "uoro":
-            out = uoro_forward_backward(net, task, batch, probe, generators["uoro"])
-        else:
-            out = forward_backward(net, task, batch, spec.training, probe=probe)
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        stats = measure_and_clip(grads, spec.clipping)
-        scalars = torch.stack(
-            [out.loss.double(), out.metric.double(), stats.total, stats.clipped_total]
-        ).tolist()
-        norms = None if out.hidden_grad_norms is None else out.hidden_grad_norms.tolist()
-        not_finite = _first_non_finite_quantity(scalars, norms)
-        if not_finite is not None:
-            outcome, diverged_at = "diverged", step
-            diverged_reason = f"{not_finite} is not finite (NaN or inf) at step {step}"
-            break
-
-        if map_probe is not None and norms is not None:
-            map_probe.measure(step, net, batch.inputs)  # before the update, as dL/dh_t was
-        before = [p.detach().clone() for _, p in tracked]
-        if hessian_free is not None:
-            hessian_free.step(step, task, batch, scalars[0])  # needs the batch for curvature
-        else:
-            optimizer.step()
-        apply_l1(spec.optimizer, params)
-        net.constrain()
-        with torch.no_grad():
-            deltas = torch._foreach_sub([p.detach() for _, p in tracked], before)
-            change = torch.stack([delta.abs().mean() for delta in deltas])
-        trace.add_step(
-            step,
-            [*scalars, float(stats.clipped)],
-            stats.per_param.tolist(),
-            change.double().tolist(),
-        )
-        if norms is not None:
-            trace.add_probe(step, norms)
-
-        now = time.perf_counter()
-        if norms is not None or now - last_flush >= hooks.traces_every_s:
-            send_traces()
-        if on_progress is not None and (
-            now - last_report >= PROGRESS_INTERVAL_S or step == spec.steps - 1
-        ):
-            on_progress(
-                Progress(step=step + 1, total=spec.steps, loss=scalars[0], elapsed_s=now - started)
-            )
-            last_report = now
-
-    send_traces(final=True)
-    evaluation = None
-    if outcome == "completed" and trace.steps:
-        evaluation = evaluate(net, task, device, eval_chunk_size(spec))
-    summary = build_summary(
-        facts=facts,
+    return Run(
+        spec=spec,
+        device=device,
+        task=task,
+        net=net,
+        params=[p for _, p in named],
+        tracked=[p for _, p in tracked],
+        optimizer=optimizer,
+        hessian_free=hessian_free,
+        generators=generators,
         trace=trace,
-        outcome=outcome,
-        diverged_at=diverged_at,
-        diverged_reason=diverged_reason,
+        map_probe=map_probe,
+        facts=facts,
+        first_step=first_step,
+        elapsed_before=elapsed_before,
+    )
+
+
+def _optimizer(
+    spec: ExperimentSpec, net: Network, params: list[nn.Parameter]
+) -> torch.optim.Optimizer | HessianFree:
+    if spec.optimizer.name == "hessian_free":
+        return HessianFree(spec.optimizer, net)
+    return build_optimizer(spec.optimizer, params)
+
+
+def _generators(spec: ExperimentSpec, map_probe: MapProbe | None) -> dict[str, torch.Generator]:
+    generators = {
+        "data": torch.Generator().manual_seed(spec.seed),
+        # UORO's random signs must be independent of the data: the same seed would replay
+        # the data stream's random numbers as signs.
+        "uoro": torch.Generator().manual_seed(spec.seed + UORO_SEED_OFFSET),
+    }
+    if map_probe is not None:
+        generators["map_probe"] = map_probe.generator
+    return generators
+
+
+def _finish(run: Run, ending: Ending, started: float) -> ExperimentResult:
+    """The result: a completed run is evaluated on held-out data (a stopped one is not);
+    `started` is when training started (perf_counter), less a resumed run's earlier time."""
+    evaluation = None
+    if ending.outcome == "completed" and run.trace.steps:
+        evaluation = evaluate(run.net, run.task, run.device, eval_chunk_size(run.spec))
+    summary = build_summary(
+        facts=run.facts,
+        trace=run.trace,
+        outcome=ending.outcome,
+        diverged_at=ending.diverged_at,
+        diverged_reason=ending.diverged_reason,
         evaluation=evaluation,
-        solved=evaluation is not None and task.is_solved(evaluation.loss, evaluation.metric),
-        radius_end=spectral_radii(net),
+        solved=evaluation is not None and run.task.is_solved(evaluation.loss, evaluation.metric),
+        radius_end=spectral_radii(run.net),
         wall_time_s=time.perf_counter() - started,
     )
+    trace, map_probe, hessian_free = run.trace, run.map_probe, run.hessian_free
     return ExperimentResult(
         loss=trace.loss_trace(),
         grad_norm=trace.grad_norm_trace(),

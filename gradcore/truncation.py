@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 
 from gradcore.cells import State, hidden_of
-from gradcore.model import RecurrentNet
+from gradcore.recurrent import RecurrentNet
 from gradcore.spec import TrainingSpec
 from gradcore.tasks.base import Batch, TaskData
 
@@ -162,7 +162,9 @@ def _from_start(
     """The terms t < k2, whose windows all start at t = 0: one graph over the first k2 steps."""
     if recorder is not None:
         recorder.begin([0])
-    features, states = net(batch.inputs[:k2], None, recorder, 0, task.every_step)
+    features, states = net(
+        batch.inputs[:k2], None, recorder, 0, task.every_step, unrolled=recorder is not None
+    )
     if task.every_step:
         assert features is not None
         logits = net.readout(features)  # (k2, B, C)
@@ -187,7 +189,7 @@ def _windows(
     states = stack_states([carried.after(s - 1) for s in starts])
     if recorder is not None:
         recorder.begin(starts)
-    _, finals = net(inputs, states, recorder, 0, False)
+    _, finals = net(inputs, states, recorder, 0, False, unrolled=recorder is not None)
     logits = net.readout(hidden_of(finals[-1]))  # (n B, C): each window's last step
     if task.every_step:
         logits = logits.view(len(block), -1, logits.shape[-1])  # (n, B, C)

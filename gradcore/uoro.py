@@ -27,24 +27,12 @@ from torch.func import functional_call, jvp, vjp
 from torch.utils._pytree import tree_flatten, tree_map
 
 from gradcore.cells import hidden_of
-from gradcore.model import RecurrentNet
-from gradcore.probes import HiddenGradNorms
+from gradcore.recurrent import RecurrentNet
 from gradcore.spec import TrainingSpec
 from gradcore.step import StepOutput, forward_backward
 from gradcore.tasks.base import Batch, TaskData
 
 EPS = 1e-7  # keeps the rho's finite while s~ and theta~ are still 0 (the paper's epsilon)
-
-
-class _NoHooks(HiddenGradNorms):
-    """Selects the layers' unrolled path (per-step cell functions, which forward-mode AD goes
-    through; fused kernels may not) without recording anything."""
-
-    def __init__(self) -> None:
-        """No storage."""
-
-    def watch(self, hidden: Tensor, layer: int, t: int) -> None:
-        """Nothing to record."""
 
 
 def _norm(tree: Any) -> Tensor:
@@ -93,10 +81,11 @@ def uoro_gradient(
         name.removeprefix("readout."): p for name, p in named.items() if name.startswith("readout.")
     }
     theta = {name: p for name, p in named.items() if not name.startswith("readout.")}
-    no_hooks = _NoHooks()
+    # The unrolled path: forward-mode AD goes through its per-step cells; fused kernels may not.
+    unrolled = {"unrolled": True}
 
     def transition(params: dict[str, Tensor], states: list[Any], t: int) -> list[Any]:
-        return functional_call(net, params, (inputs[t : t + 1], states, no_hooks, t))[1]
+        return functional_call(net, params, (inputs[t : t + 1], states, None, t), unrolled)[1]
 
     def step_loss(states: list[Any], weights: dict[str, Tensor], t: int) -> tuple[Tensor, Tensor]:
         logits = functional_call(net.readout, weights, (hidden_of(states[-1]),))  # (B, C)

@@ -48,7 +48,7 @@ IDX_FILES_HELP = (
 )
 
 
-class DatasetUnavailable(ValueError):  # noqa: N818 (the public name other modules catch)
+class DatasetUnavailable(ValueError):  # noqa: N818 (public name; the worker catches ValueError)
     """The spec names an image data set this server does not have."""
 
     def __init__(self, name: str, available: list[str]) -> None:

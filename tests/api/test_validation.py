@@ -36,6 +36,15 @@ def _bad_fields(response) -> set[tuple]:
             {"training": {"mode": "tbptt_k1k2", "checkpoint": True}},
             ("body", "training", "checkpoint"),
         ),
+        (
+            {
+                "cell": "mlp",
+                "task": "pixel_digits",
+                "seq_len": 64,
+                "training": {"mode": "tbptt_k1k2"},
+            },
+            ("body", "training", "mode"),
+        ),
     ],
 )
 def test_invalid_spec_names_the_field(client: TestClient, change: dict, field: tuple) -> None:
