@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from gradcore.model import Network
 from gradcore.spec import ExperimentSpec
@@ -41,3 +42,15 @@ def _as_double(targets: torch.Tensor) -> torch.Tensor:
 
 def param_grads(net: Network) -> dict[str, torch.Tensor]:
     return {name: p.grad.detach().clone() for name, p in net.named_weights()}
+
+
+def torch_cell(layer: Any) -> nn.Module:
+    """torch.nn's own *Cell (float64) sharing a fused layer's parameters: an independent
+    formula of the step the layer takes."""
+    rnn = layer.rnn
+    cell_type = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}.get(layer.cell, nn.RNNCell)
+    kwargs = {} if layer.cell in ("lstm", "gru") else {"nonlinearity": rnn.nonlinearity}
+    cell = cell_type(rnn.input_size, rnn.hidden_size, **kwargs).double()
+    cell.weight_ih, cell.weight_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
+    cell.bias_ih, cell.bias_hh = rnn.bias_ih_l0, rnn.bias_hh_l0
+    return cell

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from gradcore.spec import TrainingSpec
 from gradcore.step import forward_backward
 from gradcore.tasks.base import Batch
-from tests.gradcore.helpers import setup, small_spec
+from tests.gradcore.helpers import setup, small_spec, torch_cell
 
 CELLS = ["tanh", "relu", "irnn", "lstm", "gru", "indrnn"]
 
@@ -29,12 +28,7 @@ def reference_hidden_grads(net, task, batch) -> torch.Tensor:
                 h.retain_grad()
                 steps.append(h)
         else:
-            rnn = layer.rnn
-            cell_type = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}.get(layer.cell, nn.RNNCell)
-            kwargs = {} if layer.cell in ("lstm", "gru") else {"nonlinearity": rnn.nonlinearity}
-            cell = cell_type(rnn.input_size, rnn.hidden_size, **kwargs).double()
-            cell.weight_ih, cell.weight_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
-            cell.bias_ih, cell.bias_hh = rnn.bias_ih_l0, rnn.bias_hh_l0
+            cell = torch_cell(layer)
             state = None
             for t in range(x.shape[0]):
                 state = cell(x[t], state)

@@ -20,7 +20,7 @@ from gradcore.spec import TrainingSpec
 from gradcore.step import forward_backward
 from gradcore.tasks.base import Batch, TaskData
 from gradcore.truncation import chunk_bounds
-from tests.gradcore.helpers import param_grads, setup, small_spec
+from tests.gradcore.helpers import param_grads, setup, small_spec, torch_cell
 
 BATCH = 3
 # A term's window start, from the term's time step and T.
@@ -29,16 +29,7 @@ WindowStart = Callable[[int, int], int]
 
 def torch_cells(net) -> list[nn.Module]:
     """torch.nn's *Cell modules sharing each layer's parameters."""
-    cells = []
-    for layer in net.layers:
-        rnn = layer.rnn
-        cell_type = {"lstm": nn.LSTMCell, "gru": nn.GRUCell}.get(layer.cell, nn.RNNCell)
-        kwargs = {} if layer.cell in ("lstm", "gru") else {"nonlinearity": rnn.nonlinearity}
-        cell = cell_type(rnn.input_size, rnn.hidden_size, **kwargs).double()
-        cell.weight_ih, cell.weight_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
-        cell.bias_ih, cell.bias_hh = rnn.bias_ih_l0, rnn.bias_hh_l0
-        cells.append(cell)
-    return cells
+    return [torch_cell(layer) for layer in net.layers]
 
 
 def step_cells(cells, x_t, states):
