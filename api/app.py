@@ -9,8 +9,11 @@ from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import auth, errors, limits
+from api.event_hub import EventHub
+from api.process_metrics import process_exits
 from api.responses import refusals
 from api.routes import dashboard, events, experiments, exports, health, meta, metrics, sweeps
+from api.stream_slots import StreamSlots
 from jobs.db import init_db, make_engine
 from jobs.exposure import check_exposure
 from jobs.queue import make_celery
@@ -37,9 +40,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # Before uvicorn binds its socket, whatever started it.
                 check_exposure(settings, session)
             app.state.celery = make_celery(settings)
+            app.state.event_hub = EventHub(app.state.sessions, settings.events_poll_interval_s)
+            app.state.stream_slots = StreamSlots(settings.max_streams_per_key)
             yield
+            await app.state.event_hub.close()
         finally:
             engine.dispose()
+            process_exits()
 
     app = FastAPI(title="Gradflow", version="1", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)

@@ -2,8 +2,9 @@
 
 With no key configured the service is open, as on a single user's machine. Once a key exists
 (`python -m cli keys create`), every request but `GET /v1/health` needs
-`Authorization: Bearer <token>`, and a key sees only its own experiments: another key's are a
-404, exactly like ids that do not exist, so ids cannot be probed.
+`Authorization: Bearer <token>` (`GET /metrics` checks its operator token itself), and a key
+sees only its own experiments: another key's are a 404, exactly like ids that do not exist, so
+ids cannot be probed.
 
 Authentication is ASGI middleware, so it covers every route, including ones added later; the
 key's id travels in the request state, where `deps.OwnerDep` reads it.
@@ -23,7 +24,8 @@ from api.ids import checked_id
 from jobs import keys
 from jobs.models import Job
 
-OPEN_PATHS: frozenset[str] = frozenset({"/v1/health", "/"})
+# /metrics is not open: it takes the operator's token, not an API key (api/routes/metrics.py).
+OPEN_PATHS: frozenset[str] = frozenset({"/v1/health", "/", "/metrics"})
 # The dashboard's page and scripts hold no data; they must load before the user can enter a key.
 OPEN_PREFIXES: tuple[str, ...] = ("/static/",)
 # Path parameters that name an owned row, and the table it is in.

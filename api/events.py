@@ -1,8 +1,10 @@
 """Server-Sent Events for a job or a sweep, derived from the state stored in the database.
 
-A stream re-reads the state every `events_poll_interval_s` and sends what changed: for a job,
-`traces` events with the trace data stored since the last one it sent, then `status` and
-`progress` events, and a final `end` event, after which it closes.
+A stream is handed the state after every read (api/event_hub.py reads it once per
+`events_poll_interval_s` for all streams) and sends what changed: for a job, `traces` events
+with the trace data stored since the last one it sent, then `status` and `progress` events, and
+a final `end` event, after which it closes. The events are framed by sse-starlette's
+EventSourceResponse (api/routes/events.py), which also sends the keep-alive comments.
 
 Event ids say what the client has received. For a sweep it is the sum of its experiments'
 row `version`s; for a job, "version.step.probes": the job row's `version` (every stored change
@@ -16,10 +18,9 @@ processes alike; a plain integer (an earlier version's job id) counts as no trac
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,7 +29,6 @@ from starlette.concurrency import run_in_threadpool
 from jobs.trace_read import Stored
 
 RETRY_MS = 1000
-KEEPALIVE_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,10 @@ class Snapshot:
 ReadTraces = Callable[[Cursor, Stored], tuple[dict[str, Any], Cursor]]
 
 
-def _frame(event: str, data: dict[str, Any], event_id: str | None) -> str:
-    lines = f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n"
-    return (f"id: {event_id}\n" if event_id is not None else "") + lines + "\n"
+def _event(name: str, data: dict[str, Any], event_id: str | None) -> dict[str, Any]:
+    """One event as EventSourceResponse takes it."""
+    event = {"event": name, "data": json.dumps(data, separators=(",", ":"))}
+    return event if event_id is None else {"id": event_id, **event}
 
 
 def parse_last_event_id(header: str | None) -> Cursor | None:
@@ -83,51 +84,42 @@ def traces_pending(stored: Stored | None, cursor: Cursor) -> bool:
 
 
 async def stream(
-    read: Callable[[], Snapshot],
+    states: AsyncGenerator[Snapshot],
     last: Cursor | None,
-    poll_s: float,
     read_traces: ReadTraces | None = None,
-) -> AsyncIterator[str]:
-    """Events from successive reads until the end event. `read` and `read_traces` run in a
-    thread (they query the database); a client that goes away cancels this generator."""
+) -> AsyncIterator[dict[str, Any]]:
+    """Events from successive states until the end event. `read_traces` runs in a thread (it
+    queries the database); a client that goes away cancels this generator."""
 
     def event_id(cursor: Cursor) -> str:
         if read_traces is None:
             return str(cursor.version)
         return f"{cursor.version}.{cursor.step}.{cursor.probes}"
 
-    yield f"retry: {RETRY_MS}\n\n"
+    yield {"retry": RETRY_MS}
     sent_statuses: dict[str, str] = {}
-    quiet_since = time.monotonic()
-    while True:
-        snapshot = await run_in_threadpool(read)
-        # A sweep's version can fall when a member is deleted; ids must still increase.
-        version = snapshot.version if last is None else max(snapshot.version, last.version + 1)
-        sent = last or Cursor(version - 1)
-        while read_traces is not None and traces_pending(snapshot.traces, sent):
-            data, sent = await run_in_threadpool(read_traces, sent, snapshot.traces)
-            yield _frame("traces", data, event_id(sent))
-            quiet_since = time.monotonic()
-        if last is None or snapshot.version > last.version or snapshot.end is not None:
-            events = [
-                ("status", {"id": ident, "status": status})
-                for ident, status in snapshot.statuses.items()
-                if sent_statuses.get(ident) != status
-            ]
-            sent_statuses.update(snapshot.statuses)
-            if snapshot.progress is not None:
-                events.append(("progress", snapshot.progress))
+    async with aclosing(states):  # stops watching when the stream ends, however it ends
+        async for snapshot in states:
+            # A sweep's version can fall when a member is deleted; ids must still increase.
+            version = snapshot.version if last is None else max(snapshot.version, last.version + 1)
+            sent = last or Cursor(version - 1)
+            while read_traces is not None and traces_pending(snapshot.traces, sent):
+                data, sent = await run_in_threadpool(read_traces, sent, snapshot.traces)
+                yield _event("traces", data, event_id(sent))
+            if last is None or snapshot.version > last.version or snapshot.end is not None:
+                events = [
+                    ("status", {"id": ident, "status": status})
+                    for ident, status in snapshot.statuses.items()
+                    if sent_statuses.get(ident) != status
+                ]
+                sent_statuses.update(snapshot.statuses)
+                if snapshot.progress is not None:
+                    events.append(("progress", snapshot.progress))
+                if snapshot.end is not None:
+                    events.append(("end", snapshot.end))
+                sent = replace(sent, version=version) if events else sent
+                for index, (name, data) in enumerate(events):
+                    yield _event(name, data, event_id(sent) if index == len(events) - 1 else None)
+            last = sent
             if snapshot.end is not None:
-                events.append(("end", snapshot.end))
-            sent = replace(sent, version=version) if events else sent
-            for index, (name, data) in enumerate(events):
-                yield _frame(name, data, event_id(sent) if index == len(events) - 1 else None)
-            if events:
-                quiet_since = time.monotonic()
-        last = sent
-        if snapshot.end is not None:
-            return
-        if time.monotonic() - quiet_since > KEEPALIVE_S:
-            yield ": keep-alive\n\n"  # proxies drop connections that stay silent
-            quiet_since = time.monotonic()
-        await asyncio.sleep(poll_s)
+                return

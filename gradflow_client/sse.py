@@ -1,14 +1,15 @@
-"""A Server-Sent Events reader over httpx: parse frames, reconnect with Last-Event-ID."""
+"""Following a Server-Sent Events stream over httpx (httpx-sse parses it), reconnecting with
+Last-Event-ID after a dropped connection."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 
 RECONNECTS_MAX = 20
 
@@ -17,28 +18,9 @@ RECONNECTS_MAX = 20
 class Event:
     name: str
     data: dict[str, Any]
+    # The stream's last event id once this event arrived (as a browser's EventSource keeps
+    # it): resuming from it never skips this event's data.
     id: str | None
-
-
-def parse(lines: Iterator[str]) -> Iterator[Event]:
-    """Events from the lines of a stream (comments and `retry` are skipped)."""
-    name, data, event_id = "message", [], None
-    for line in lines:
-        if not line:
-            if data:
-                yield Event(name, json.loads("\n".join(data)), event_id)
-            name, data, event_id = "message", [], None
-        elif line.startswith(":"):
-            continue
-        else:
-            key, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if key == "event":
-                name = value
-            elif key == "data":
-                data.append(value)
-            elif key == "id":
-                event_id = value
 
 
 def follow(
@@ -58,10 +40,14 @@ def follow(
                 if reply.status_code != 200:
                     reply.read()
                     reply.raise_for_status()
-                for event in parse(reply.iter_lines()):
-                    last_id = event.id or last_id
-                    yield event
-                    if event.name == "end":
+                for sse in EventSource(reply).iter_sse():
+                    if not sse.data:
+                        # The `retry` advice (this reader keeps its own), or a keep-alive
+                        # comment, which httpx-sse reports as an empty event once an id came.
+                        continue
+                    last_id = sse.id or last_id
+                    yield Event(sse.event, sse.json(), last_id)
+                    if sse.event == "end":
                         return
         except (httpx.TransportError, httpx.DecodingError):
             if attempt == RECONNECTS_MAX:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -151,7 +151,16 @@ class Settings(BaseSettings):
         256, ge=1, le=10_000, description="Most experiments one sweep may expand to."
     )
     events_poll_interval_s: float = Field(
-        0.5, gt=0, description="How often an event stream re-reads its job's state."
+        0.5,
+        gt=0,
+        description="How often an API process re-reads the state of every job and sweep its "
+        "event streams follow (one read for all of its streams).",
+    )
+    max_streams_per_key: int = Field(
+        32,
+        ge=1,
+        description="Event streams one API key (all callers together while no key exists) may "
+        "hold open at once on one API process; past it a new stream is refused with 429.",
     )
     events_trace_max_values: int = Field(
         100_000,
@@ -159,6 +168,12 @@ class Settings(BaseSettings):
         le=10_000_000,
         description="About the most numbers one `traces` event carries; a client far behind "
         "gets the backlog in several events.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Operator credential for GET /metrics (sent as 'Authorization: Bearer "
+        "<token>'), which shows every owner's job counts. Unset: /metrics is open while no API "
+        "key exists and refused once keys are in use.",
     )
     # torch runs one intra-op thread per core by default; a worker sharing its machine with the
     # API or other workers can leave cores to them (measured in benchmarks/RESULTS.md).

@@ -1,32 +1,33 @@
-"""GET .../events: Server-Sent Events for one experiment or a whole sweep (see api/events.py)."""
+"""GET .../events: Server-Sent Events for one experiment or a whole sweep (see api/events.py).
+
+The response is sse-starlette's EventSourceResponse. The StreamingResponse with our own
+framing it replaced was smaller, but it noticed a departed client only at its next write (up to
+a keep-alive interval later), kept HEAD requests hanging on an endless body, and kept a
+graceful shutdown waiting for as long as any stream lasted. EventSourceResponse watches for
+the disconnect while the stream waits, so a slot under GRADFLOW_MAX_STREAMS_PER_KEY is freed at
+once; it also sends the keep-alive comments, answers HEAD with headers alone, and closes
+streams on shutdown.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
+from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
-from api import sweeps
 from api.deps import OwnerDep, SessionDep, SettingsDep
 from api.errors import not_found
-from api.events import (
-    Cursor,
-    ReadTraces,
-    Snapshot,
-    already_ended,
-    parse_last_event_id,
-    stream,
-)
+from api.event_hub import EventHub
+from api.event_states import Watched, read_states
+from api.events import Cursor, ReadTraces, Snapshot, already_ended, parse_last_event_id, stream
 from api.ids import JobId, SweepId
-from api.responses import refusals
+from api.responses import ErrorOut, refusals
 from api.routes.sweeps import sweep_or_404
-from api.schemas import ProgressOut
-from jobs import store
-from jobs.models import Sweep
-from jobs.statuses import FINAL_STATUSES, JobStatus
 from jobs.trace_format import STEP_PARTS
 from jobs.trace_read import Stored, read_slice
 
@@ -34,25 +35,29 @@ router = APIRouter(tags=["events"])
 EVENT_STREAM = {
     200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
     204: {"description": "Last-Event-ID is at or past the end: nothing more will come"},
+    429: {
+        "model": ErrorOut,
+        "description": "This API key holds GRADFLOW_MAX_STREAMS_PER_KEY open streams already.",
+    },
 } | refusals(404)
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
+# Proxies drop connections that stay silent; a comment this often keeps them open.
+KEEPALIVE_S = 15.0
 
 
-def _job_reader(sessions: sessionmaker[Session], job_id: str) -> Callable[[], Snapshot | None]:
-    def read() -> Snapshot | None:
-        with sessions() as session:
-            job = store.get_job(session, job_id)
-            if job is None:
-                return None
-            snapshot = Snapshot(job.version, statuses={job.id: job.status}, traces=Stored.of(job))
-            if job.status == JobStatus.running:
-                snapshot.progress = ProgressOut.from_job(job).model_dump()
-            if job.status in FINAL_STATUSES:
-                snapshot.end = {"id": job.id, "status": job.status, "error": job.error}
-                snapshot.end["summary"] = job.summary
-            return snapshot
+class HeldStream(EventSourceResponse):
+    """An event stream that gives its slot back however it ends: its end event, the client
+    leaving, or the server shutting down."""
 
-    return read
+    def __init__(self, events: AsyncGenerator[dict[str, Any]], owner: str | None) -> None:
+        super().__init__(events, sep="\n", ping=KEEPALIVE_S)
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            scope["app"].state.stream_slots.give_back(self.owner)
 
 
 def _trace_reader(sessions: sessionmaker[Session], max_values: int) -> ReadTraces:
@@ -76,78 +81,50 @@ def _trace_reader(sessions: sessionmaker[Session], max_values: int) -> ReadTrace
     return read
 
 
-def _sweep_reader(sessions: sessionmaker[Session], sweep_id: str) -> Callable[[], Snapshot | None]:
-    def read() -> Snapshot | None:
-        with sessions() as session:
-            if session.get(Sweep, sweep_id) is None:
-                return None
-            jobs = [job for _member, job in sweeps.members(session, sweep_id)]
-        counts: dict[str, int] = {}
-        for job in jobs:
-            counts[job.status] = counts.get(job.status, 0) + 1
-        done = sum(counts.get(status, 0) for status in FINAL_STATUSES)
-        snapshot = Snapshot(
-            sum(job.version for job in jobs),
-            statuses={job.id: job.status for job in jobs},
-            progress={
-                "counts": counts,
-                "done": done,
-                "size": len(jobs),
-                # Finished experiments count whole, running ones by their steps.
-                "fraction": (
-                    done
-                    + sum(job.progress_fraction for job in jobs if job.status == JobStatus.running)
-                )
-                / max(len(jobs), 1),
-            },
-        )
-        if done == len(jobs):
-            snapshot.end = {"id": sweep_id, "status": "finished", "counts": counts}
-        return snapshot
-
-    return read
+async def states(first: Snapshot, hub: EventHub, watched: Watched) -> AsyncGenerator[Snapshot]:
+    """`first`, then the state after each of the hub's polls."""
+    yield first
+    async with aclosing(hub.watch(watched)) as updates:
+        async for state in updates:
+            # Deleted while streaming: end the stream instead of failing it.
+            yield state or Snapshot(first.version + 1, end={"status": "deleted"})
 
 
 def _respond(
-    read: Callable[[], Snapshot | None],
+    request: Request,
+    watched: Watched,
     missing: HTTPException,
     last: str | None,
-    poll_s: float,
+    owner: str | None,
     read_traces: ReadTraces | None = None,
 ) -> Response:
-    first = read()
+    first = read_states(request.app.state.sessions, [watched])[watched]
     if first is None:
         raise missing
     last_id = parse_last_event_id(last)
     if already_ended(first, last_id):
         return Response(status_code=204)
-
-    def read_or_gone() -> Snapshot:
-        # Deleted while streaming: end the stream instead of failing it.
-        snapshot = read()
-        return snapshot or Snapshot(first.version + 1, end={"status": "deleted"})
-
-    return StreamingResponse(
-        stream(read_or_gone, last_id, poll_s, read_traces),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    request.app.state.stream_slots.take(owner)  # the last step: HeldStream gives it back
+    updates = states(first, request.app.state.event_hub, watched)
+    return HeldStream(stream(updates, last_id, read_traces), owner)
 
 
 @router.get("/experiments/{job_id}/events", responses=EVENT_STREAM)
 def experiment_events(
-    job_id: JobId, request: Request, settings: SettingsDep, last_event_id: LastEventId = None
+    job_id: JobId,
+    request: Request,
+    settings: SettingsDep,
+    owner: OwnerDep,
+    last_event_id: LastEventId = None,
 ) -> Response:
     """`traces` events with the trace data stored since the previous one (slice-shaped: new
     loss, gradient-norm and weight-change points, each new probe's |dL/dh_t| curves), `status`
     and `progress` events as they happen, then `end` {status, error, summary} and the stream
     closes. Reconnecting with Last-Event-ID resumes without gaps or repeats; after the end it
     answers 204."""
-    sessions = request.app.state.sessions
-    read = _job_reader(sessions, job_id)
+    read_traces = _trace_reader(request.app.state.sessions, settings.events_trace_max_values)
     missing = not_found("experiment", job_id)
-    read_traces = _trace_reader(sessions, settings.events_trace_max_values)
-    return _respond(read, missing, last_event_id, settings.events_poll_interval_s, read_traces)
+    return _respond(request, ("job", job_id), missing, last_event_id, owner, read_traces)
 
 
 @router.get("/sweeps/{sweep_id}/events", responses=EVENT_STREAM)
@@ -155,7 +132,6 @@ def sweep_events(
     sweep_id: SweepId,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     owner: OwnerDep,
     last_event_id: LastEventId = None,
 ) -> Response:
@@ -163,5 +139,4 @@ def sweep_events(
     size, fraction} per change, and `end` once no experiment is queued or running."""
     sweep_or_404(session, sweep_id, owner)
     session.close()  # the stream reads with sessions of its own; free this connection now
-    read = _sweep_reader(request.app.state.sessions, sweep_id)
-    return _respond(read, HTTPException(404), last_event_id, settings.events_poll_interval_s)
+    return _respond(request, ("sweep", sweep_id), HTTPException(404), last_event_id, owner)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -32,12 +32,21 @@ def _broker(celery: Celery) -> Check:
     return Check(ok=True, detail=connection.transport_cls)
 
 
-@router.get("/health", response_model=HealthOut)
-def health(session: SessionDep, celery: CeleryDep, settings: SettingsDep) -> HealthOut:
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "degraded: cannot take and run jobs"}},
+)
+def health(
+    session: SessionDep, celery: CeleryDep, settings: SettingsDep, response: Response
+) -> HealthOut:
+    """200 when the database and the broker answer and a worker beat recently; otherwise 503
+    with the same body, for load balancers and healthchecks that read only the status code."""
     database = _database(session)
     workers = store.workers_seen(session, settings.worker_seen_s) if database.ok else []
     broker = _broker(celery)
     ok = database.ok and broker.ok and bool(workers)
+    response.status_code = 200 if ok else 503
     return HealthOut(
         status="ok" if ok else "degraded",
         database=database,

@@ -1,105 +1,82 @@
 """GET /metrics: the service's state in Prometheus's text format, for operators' dashboards.
 
-Everything is read from the database and the broker at scrape time, so every API process
-reports the same numbers and nothing is lost when one restarts.
+It shows every owner's job counts, so it is an operator's, not a user's: with
+GRADFLOW_METRICS_TOKEN set it answers that bearer token only; without it, it is open while the
+service is (no API key exists) and refused to everyone once keys are in use, user keys
+included. The API key check (api/auth.py) leaves this path to this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hmac
+import os
 
-from celery import Celery
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import func, select
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.orm import Session
 
 from api.deps import CeleryDep, SessionDep, SettingsDep
-from jobs import store
-from jobs.models import Job, Sweep
-from jobs.statuses import STATUSES
+from api.process_metrics import PROCESS_METRICS
+from api.responses import ErrorOut
+from api.service_metrics import ServiceState
+from jobs import keys
+from jobs.settings import Settings
 
 router = APIRouter(tags=["service"])
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-# Run times span a second (tiny tests) to hours (long sequences on MNIST).
-DURATION_BUCKETS_S: tuple[float, ...] = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
+OPERATOR_ONLY: dict[int | str, dict] = {
+    401: {
+        "model": ErrorOut,
+        "description": "GRADFLOW_METRICS_TOKEN is set and the request does not carry it.",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    },
+    403: {
+        "model": ErrorOut,
+        "description": "API keys are in use and GRADFLOW_METRICS_TOKEN is not set.",
+    },
+}
 
 
-def _metric(name: str, kind: str, help_text: str, samples: list[str]) -> Iterator[str]:
-    yield f"# HELP {name} {help_text}"
-    yield f"# TYPE {name} {kind}"
-    yield from samples
-
-
-def _jobs_by_status(session: Session) -> list[str]:
-    counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
-    return [f'gradflow_jobs{{status="{status}"}} {counts.get(status, 0)}' for status in STATUSES]
-
-
-def _durations(session: Session) -> list[str]:
-    rows = session.execute(
-        select(Job.started_at, Job.finished_at).where(
-            Job.started_at.is_not(None), Job.finished_at.is_not(None)
+def _operator_only(request: Request, session: Session, settings: Settings) -> None:
+    token = settings.metrics_token
+    if token is None:
+        if keys.keys_configured(session):
+            raise HTTPException(
+                403,
+                "/metrics shows every owner's jobs, so API keys do not open it: set "
+                "GRADFLOW_METRICS_TOKEN on the server and scrape with 'Authorization: Bearer "
+                "<that token>'.",
+            )
+        return
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), expected):
+        raise HTTPException(
+            401,
+            "/metrics needs the operator token: send 'Authorization: Bearer "
+            "<GRADFLOW_METRICS_TOKEN>' (API keys do not open it).",
+            headers={"WWW-Authenticate": "Bearer"},
         )
-    )
-    seconds = [(finished - started).total_seconds() for started, finished in rows]
-    name = "gradflow_job_duration_seconds"
-    samples = [
-        f'{name}_bucket{{le="{bound:g}"}} {sum(s <= bound for s in seconds)}'
-        for bound in DURATION_BUCKETS_S
-    ]
-    samples.append(f'{name}_bucket{{le="+Inf"}} {len(seconds)}')
-    samples.append(f"{name}_sum {sum(seconds):.3f}")
-    samples.append(f"{name}_count {len(seconds)}")
-    return samples
 
 
-def _queue_depth(celery: Celery, queue: str) -> int | None:
-    try:
-        with celery.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
-            return int(connection.default_channel.client.llen(queue))
-    except Exception:  # kombu raises transport-specific errors; the gauge is then absent
-        return None
+def _registry(state: ServiceState) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(state)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)  # every API process's own counts, summed
+    else:
+        for metric in PROCESS_METRICS:
+            registry.register(metric)
+    return registry
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(session: SessionDep, celery: CeleryDep, settings: SettingsDep) -> PlainTextResponse:
-    depth = _queue_depth(celery, settings.queue)
-    workers = len(store.workers_seen(session, settings.worker_seen_s))
-    sweeps = session.scalar(select(func.count()).select_from(Sweep)) or 0
-    lines = [
-        *_metric(
-            "gradflow_jobs", "gauge", "Jobs in the database by status.", _jobs_by_status(session)
-        ),
-        *_metric(
-            "gradflow_job_duration_seconds",
-            "histogram",
-            "Run time (start to end) of the jobs that ran and ended.",
-            _durations(session),
-        ),
-        *_metric(
-            "gradflow_broker_up",
-            "gauge",
-            "1 when the broker answered.",
-            [f"gradflow_broker_up {int(depth is not None)}"],
-        ),
-        *_metric(
-            "gradflow_queue_depth",
-            "gauge",
-            "Messages waiting in the broker queue (absent while the broker is down).",
-            [f'gradflow_queue_depth{{queue="{settings.queue}"}} {depth}']
-            if depth is not None
-            else [],
-        ),
-        *_metric(
-            "gradflow_workers",
-            "gauge",
-            "Workers with a recent heartbeat.",
-            [f"gradflow_workers {workers}"],
-        ),
-        *_metric(
-            "gradflow_sweeps", "gauge", "Sweeps in the database.", [f"gradflow_sweeps {sweeps}"]
-        ),
-    ]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type=CONTENT_TYPE)
+@router.get("/metrics", response_class=PlainTextResponse, responses=OPERATOR_ONLY)
+def metrics(
+    request: Request, session: SessionDep, celery: CeleryDep, settings: SettingsDep
+) -> Response:
+    _operator_only(request, session, settings)
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    body = encode(_registry(ServiceState(session, celery, settings)))
+    return Response(body, media_type=content_type)

@@ -1,4 +1,4 @@
-"""CSV export, Prometheus metrics and the event stream of a finished job, in-process."""
+"""CSV export and the event stream of a finished job, in-process."""
 
 from __future__ import annotations
 
@@ -102,27 +102,6 @@ def test_results_csv_is_409_before_results_and_404_for_unknown(client: TestClien
     job_id = client.post("/v1/experiments", json=TINY_SPEC).json()["id"]
     assert client.get(f"/v1/experiments/{job_id}/results.csv").status_code == 409
     assert client.get("/v1/experiments/nope/results.csv").status_code == 404
-
-
-def test_metrics_count_jobs_by_state_durations_and_the_queue(
-    client: TestClient, finished_job
-) -> None:
-    finished_job(client)
-    client.post("/v1/experiments", json=TINY_SPEC)  # stays queued: no worker here
-    response = client.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    samples = dict(
-        line.rsplit(" ", 1) for line in response.text.splitlines() if not line.startswith("#")
-    )
-    assert samples['gradflow_jobs{status="succeeded"}'] == "1"
-    assert samples['gradflow_jobs{status="queued"}'] == "1"
-    assert samples['gradflow_jobs{status="failed"}'] == "0"
-    assert samples["gradflow_job_duration_seconds_count"] == "1"
-    assert samples['gradflow_job_duration_seconds_bucket{le="+Inf"}'] == "1"
-    queue = client.app.state.settings.queue
-    assert samples[f'gradflow_queue_depth{{queue="{queue}"}}'] == "2"  # both messages wait
-    assert samples["gradflow_broker_up"] == "1" and samples["gradflow_workers"] == "0"
-    assert "# TYPE gradflow_job_duration_seconds histogram" in response.text
 
 
 def test_events_of_a_finished_job_end_at_once_and_a_reconnect_gets_204(

@@ -13,24 +13,29 @@ from tests.specs import TINY_SPEC
 
 
 def test_health_reports_database_broker_and_workers(client: TestClient, sessions) -> None:
-    body = client.get("/v1/health").json()
+    response = client.get("/v1/health")
+    body = response.json()
     assert body["database"] == {"ok": True, "detail": "sqlite"}
     assert body["broker"]["ok"] is True
-    # No worker has beaten yet: the service cannot run jobs, and says so.
+    # No worker has beaten yet: the service cannot run jobs, and says so in the status code
+    # too, which is all a load balancer or a container healthcheck reads.
     assert body["workers"] == [] and body["status"] == "degraded"
+    assert response.status_code == 503
     with sessions() as session:
         store.beat(session, "w1@host")
-    body = client.get("/v1/health").json()
+    response = client.get("/v1/health")
+    body = response.json()
     assert [w["name"] for w in body["workers"]] == ["w1@host"]
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and response.status_code == 200
 
 
 def test_health_reports_an_unreachable_broker(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0")
     with TestClient(create_app(settings)) as client:
-        body = client.get("/v1/health").json()
+        response = client.get("/v1/health")
+        body = response.json()
         assert body["broker"]["ok"] is False and "REDIS_URL" in body["broker"]["detail"]
-        assert body["status"] == "degraded"
+        assert body["status"] == "degraded" and response.status_code == 503
         # Submitting then fails fast and clearly, and the job is not left queued.
         response = client.post("/v1/experiments", json=TINY_SPEC)
         assert response.status_code == 503 and "health" in response.json()["detail"]

@@ -9,8 +9,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.event_hub import EventHub
+from api.event_states import read_states
 from api.events import parse_last_event_id, stream
-from api.routes.events import _job_reader, _trace_reader
+from api.routes.events import _trace_reader, states
 from gradcore.result import ExperimentResult
 from jobs import store, traces
 from tests.api.conftest import RESULT_SPEC
@@ -65,20 +67,23 @@ def test_a_stream_sends_traces_as_they_are_stored_and_resumes_after_a_disconnect
     with sessions() as session:
         attempt = store.start_job(session, job_id, "w@test")
         assert traces.append_slice(session, job_id, attempt, slice_between(run, 0, 100))
-    read = _job_reader(sessions, job_id)
+    watched = ("job", job_id)
     read_traces = _trace_reader(sessions, SMALL_EVENTS)
 
     async def follow(last_id: str | None, stop_after_traces: int | None) -> list[dict]:
-        """The frames of one connection, which the client drops after that many traces."""
-        events = stream(read, parse_last_event_id(last_id), 0.01, read_traces)
-        text, seen = "", 0
-        async for frame in events:
-            text += frame
-            seen += frame.startswith("id: ") and "event: traces" in frame
+        """The events of one connection, which the client drops after that many traces."""
+        first = read_states(sessions, [watched])[watched]
+        updates = states(first, EventHub(sessions, 0.01), watched)
+        events = stream(updates, parse_last_event_id(last_id), read_traces)
+        received, seen = [], 0
+        async for event in events:
+            if "event" in event:
+                received.append(event | {"data": json.loads(event["data"])})
+            seen += "id" in event and event.get("event") == "traces"
             if seen == stop_after_traces:
                 break
         await events.aclose()
-        return _frames(text)
+        return received
 
     def store_rest() -> None:
         with sessions() as session:
