@@ -96,6 +96,7 @@ for _ in range(refused):
 """
 
 
+@pytest.mark.processes  # two interpreters of its own: outside `make test-fast`
 def test_in_multiprocess_mode_metrics_sum_every_api_process(
     client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
