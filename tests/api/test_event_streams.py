@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import httpx
 import pytest
@@ -24,22 +24,35 @@ POLL_S = 0.05
 CAP = 2
 
 
-@pytest.fixture
-def served(database: Settings) -> Iterator[tuple[FastAPI, str]]:
-    """The app (poll every POLL_S, at most CAP streams per key) under uvicorn, and its URL, on
-    SQLite and on PostgreSQL."""
-    tuned = database.model_copy(
+@contextmanager
+def _serve(settings: Settings) -> Iterator[tuple[FastAPI, str]]:
+    """The app (poll every POLL_S, at most CAP streams per key) under uvicorn, and its URL."""
+    tuned = settings.model_copy(
         update={"events_poll_interval_s": POLL_S, "max_streams_per_key": CAP}
     )
     app = create_app(tuned)
     server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning"))
     thread = threading.Thread(target=server.run)
     thread.start()
-    wait_until(lambda: server.started, 30, "uvicorn started")
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield app, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(scaled(30))
+    try:
+        wait_until(lambda: server.started, 30, "uvicorn started")
+        yield app, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(scaled(30))
+
+
+@pytest.fixture
+def served(settings: Settings) -> Iterator[tuple[FastAPI, str]]:
+    with _serve(settings) as app_and_url:
+        yield app_and_url
+
+
+@pytest.fixture
+def served_on_both(database: Settings) -> Iterator[tuple[FastAPI, str]]:
+    """`served` on SQLite and on PostgreSQL: the hub's queries are checked on both."""
+    with _serve(database) as app_and_url:
+        yield app_and_url
 
 
 def _open(stack: ExitStack, http: httpx.Client, path: str) -> Iterator:
@@ -82,8 +95,8 @@ def test_streams_past_the_cap_are_429_per_key_and_a_closed_one_frees_its_slot(se
         wait_until(reopened, 10, "a slot freed after its client left")
 
 
-def test_open_streams_cost_one_read_per_interval_however_many(served) -> None:
-    app, url = served
+def test_open_streams_cost_one_read_per_interval_however_many(served_on_both) -> None:
+    app, url = served_on_both
     statements: list[str] = []
     engine = app.state.sessions.kw["bind"]
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
