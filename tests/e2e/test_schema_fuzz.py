@@ -74,7 +74,8 @@ def test_every_check_passes_on_every_operation(live_api: str) -> None:
     command = [
         str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "--no-color",
         "run", f"{live_api}/openapi.json",
-        "--checks", "all",
+        # No --checks: every check runs by default, and a command-line --checks would override
+        # the narrowing per operation in the config file (health's 503 there).
         "--phases", "examples,coverage,fuzzing,stateful",
         "--max-examples", str(EXAMPLES_PER_OPERATION),
         # Event streams stay open while their job is queued, which here is forever.
