@@ -56,7 +56,7 @@ def test_results_csv_is_tidy_long_form(live: Live) -> None:
     assert list(rows[0]) == ["series", "step", "time_step", "value"]
     losses = [float(r["value"]) for r in rows if r["series"] == "loss.loss"]
     assert losses == result["loss"]["loss"]
-    hidden = [r for r in rows if r["series"] == "hidden_grad.layer0"]
+    hidden = [r for r in rows if r["series"] == "hidden_grad.norm.layer0"]
     probes, seq_len = len(result["hidden_grad"]["step"]), result["hidden_grad"]["time_steps"]
     assert len(hidden) == probes * seq_len and hidden[0]["time_step"] == "1"
 
