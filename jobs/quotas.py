@@ -24,11 +24,13 @@ def hold(session: Session, owner: str | None) -> None:
     PostgreSQL: a transaction-scoped advisory lock on the owner, so other keys go on in
     parallel. SQLite: its write lock, taken now (`BEGIN IMMEDIATE`) rather than at the first
     insert, after the counts were read; SQLite has no finer lock, and an admission holds it
-    for milliseconds.
+    for milliseconds. Other databases SQLAlchemy reaches admit unlocked, as jobs/migrate.py
+    migrates unlocked there.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_lock_id(owner))))
-    else:
+    elif dialect == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
 
 
