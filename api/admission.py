@@ -1,46 +1,111 @@
-"""Admitting a submission: an `Idempotency-Key` replay, or this server's limits, then the row.
+"""Admitting a submission, an experiment or a sweep, by one path:
 
-The same key and body return the experiment made the first time, not a second one; the same
-key with another body is a 422 (as the IETF Idempotency-Key draft asks). Keys are scoped to
-the API key that sent them, so two clients can never collide.
+1. every spec against what this server can run: its limits and its data sets (a 422);
+2. one transaction under a lock on the API key (jobs/quotas.py): an `Idempotency-Key` replay,
+   the key's active jobs and its submissions this minute (a 429), then the rows. Submissions
+   sent at once, through any number of API processes, are admitted one after another, and a
+   failure half-way stores nothing.
+
+The same idempotency key and body return the experiment made the first time, not a second one;
+the same key with another body is a 422 (as the IETF Idempotency-Key draft asks). Keys are
+scoped to the API key that sent them, so two clients can never collide.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import limits
+from api import limits, sweeps
 from api.errors import invalid
+from api.sweep_schemas import SweepIn
 from gradcore.spec import ExperimentSpec
-from jobs import store
-from jobs.models import Job
+from gradcore.tasks import needs_dataset
+from jobs import quotas, store
+from jobs.datasets import available_datasets
+from jobs.models import Job, Sweep
+from jobs.settings import Settings
 
 
-def admit(
-    request: Request,
+def admit_experiment(
     session: Session,
+    settings: Settings,
     spec: ExperimentSpec,
     owner: str | None,
     idempotency_key: str | None,
 ) -> tuple[Job, bool]:
     """The job for this submission and whether it is new; raises a 4xx naming a limit."""
-    earlier = _replay(session, spec, owner, idempotency_key)
-    if earlier is not None:
-        return earlier, False
-    settings = request.app.state.settings
-    limits.check_spec(spec, settings)
-    if owner is not None:
-        limits.check_active_jobs(session, owner, settings)
-        request.app.state.submission_rate.check(owner)
+    check_specs([spec], settings)
+    with _admitting(session, owner):
+        earlier = _replay(session, spec, owner, idempotency_key)
+        if earlier is not None:
+            return earlier, False
+        _charge(session, settings, owner, adding=1)
+        return store.add_job(session, spec, owner, idempotency_key), True
+
+
+def admit_sweep(
+    session: Session, settings: Settings, body: SweepIn, owner: str | None
+) -> tuple[Sweep, list[Job]]:
+    """The stored sweep and its jobs; raises a 4xx naming a limit, storing nothing."""
+    if body.size > settings.sweep_max_experiments:
+        raise invalid(
+            "body",
+            "grid",
+            f"the sweep expands to {body.size} experiments; at most "
+            f"{settings.sweep_max_experiments} (fewer values or seeds)",
+            body.grid,
+        )
+    combinations = sweeps.expand(body.base, body.grid, body.seeds)
+    check_specs([combination.spec for combination in combinations], settings)
+    with _admitting(session, owner):
+        _charge(session, settings, owner, adding=len(combinations))
+        return sweeps.add_sweep(session, body.base, body.grid, body.seeds, combinations, owner)
+
+
+def check_specs(specs: Iterable[ExperimentSpec], settings: Settings) -> None:
+    """A 422 for the first spec this server cannot run: a limit it exceeds (all of them
+    named) or a data set the server does not have."""
+    have: list[str] | None = None  # listed once, on the first spec that needs a data set
+    for spec in specs:
+        limits.check_spec(spec, settings)
+        if not needs_dataset(spec.task):
+            continue
+        have = available_datasets(settings.data_dir) if have is None else have
+        if spec.dataset not in have:
+            listed = ", ".join(have) or "none; an operator adds them under <data dir>/datasets/"
+            raise invalid(
+                "body",
+                "dataset",
+                f"dataset {spec.dataset!r} is not on this server; available: {listed} "
+                "(GET /v1/meta lists them)",
+                spec.dataset,
+            )
+
+
+@contextmanager
+def _admitting(session: Session, owner: str | None) -> Iterator[None]:
+    """One transaction, under the owner's admission lock: committed when the block ends,
+    rolled back when it raises."""
     try:
-        return store.create_job(session, spec, owner, idempotency_key), True
-    except IntegrityError:
-        # The same key, sent twice at once: the other request stored it first.
+        quotas.hold(session, owner)
+        yield
+    except BaseException:
         session.rollback()
-        return _replay(session, spec, owner, idempotency_key), False
+        raise
+    session.commit()
+
+
+def _charge(session: Session, settings: Settings, owner: str | None, adding: int) -> None:
+    """Count `adding` jobs and one submission against the owner's limits (none while the
+    service is open)."""
+    if owner is None:
+        return
+    limits.check_active_jobs(session, owner, settings, adding)
+    limits.check_rate(session, owner, settings)
 
 
 def _replay(
@@ -48,6 +113,7 @@ def _replay(
 ) -> Job | None:
     if idempotency_key is None:
         return None
+    # `Job.owner == None` is `IS NULL`: the keyless service's keys are matched too.
     earlier = session.scalar(
         select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key)
     )

@@ -4,27 +4,25 @@ setting that raises it.
 - spec size, cost and memory: a 422 on the field at fault (cost: on the body; memory: on the
   field that lowers the largest part of the estimate, the message naming the others);
 - request body size: a 413, checked on the declared length and on the bytes as they arrive;
-- queued plus running jobs per API key, and submissions per key per minute: a 429.
+- queued plus running jobs per API key, and submissions per key per minute: a 429, counted in
+  the database (jobs/quotas.py) so that every API process sees the same count.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradcore.estimate import RUN_OVERHEAD_BYTES, MemoryEstimate, estimate_memory, estimate_work
 from gradcore.spec import LIMITS, ExperimentSpec
-from jobs.models import Job
+from jobs import quotas
 from jobs.settings import Settings
-from jobs.statuses import ACTIVE_STATUSES
 
 # Spec field -> the setting that bounds it.
 SPEC_LIMITS: dict[str, str] = {
@@ -118,13 +116,9 @@ def _error(loc: tuple[str, ...], message: str, value: object) -> dict[str, objec
     return {"type": "limit_exceeded", "loc": loc, "msg": message, "input": value}
 
 
-def check_active_jobs(session: Session, owner: str, settings: Settings, adding: int = 1) -> None:
+def check_active_jobs(session: Session, owner: str, settings: Settings, adding: int) -> None:
     """Refuse `adding` more jobs (a sweep adds all its members) past the per-key limit."""
-    active = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.owner == owner, Job.status.in_(ACTIVE_STATUSES))
-    )
+    active = quotas.active_jobs(session, owner)
     if active + adding > settings.max_active_jobs_per_key:
         asked = "" if adding == 1 else f" and asks for {adding} more"
         raise HTTPException(
@@ -135,28 +129,21 @@ def check_active_jobs(session: Session, owner: str, settings: Settings, adding: 
         )
 
 
-class SubmissionRate:
-    """At most `per_minute` submissions per key in any sliding minute, in this process."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.recent: defaultdict[str, deque[float]] = defaultdict(deque)
-
-    def check(self, owner: str) -> None:
-        now = time.monotonic()
-        recent = self.recent[owner]
-        while recent and now - recent[0] >= RATE_WINDOW_S:
-            recent.popleft()
-        if len(recent) >= self.per_minute:
-            retry_after = max(1, int(RATE_WINDOW_S - (now - recent[0])) + 1)
-            raise HTTPException(
-                429,
-                f"rate limit: this API key made {len(recent)} submissions in the last minute, "
-                f"the limit ({env_name('submit_rate_per_minute')} = {self.per_minute}); "
-                f"retry in {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
-            )
-        recent.append(now)
+def check_rate(session: Session, owner: str, settings: Settings) -> None:
+    """At most `submit_rate_per_minute` submissions per key in any sliding minute, across
+    every API process; records this one when it is allowed."""
+    now = time.time()
+    recent = quotas.submissions_since(session, owner, now - RATE_WINDOW_S)
+    if len(recent) >= settings.submit_rate_per_minute:
+        retry_after = max(1, int(RATE_WINDOW_S - (now - recent[0])) + 1)
+        raise HTTPException(
+            429,
+            f"rate limit: this API key made {len(recent)} submissions in the last minute, "
+            f"the limit ({env_name('submit_rate_per_minute')} = "
+            f"{settings.submit_rate_per_minute}); retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+    quotas.record_submission(session, owner, now)
 
 
 class BodySizeLimit:
@@ -198,4 +185,3 @@ class BodySizeLimit:
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.state.submission_rate = SubmissionRate(settings.submit_rate_per_minute)

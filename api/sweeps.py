@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,12 +62,14 @@ def _set_path(spec: dict[str, Any], path: str, value: Any) -> None:
 
 def expand(base: dict[str, Any], grid: dict[str, list[Any]], seeds: int) -> list[Combination]:
     """One validated spec per grid combination and seed, in grid-product order (first axis
-    slowest), seeds innermost. Raises a 422 naming the bad combinations."""
+    slowest), seeds innermost. Raises a 422 naming the bad combinations, or the grid values
+    that make the same experiment once validated (5 and 5.0, say)."""
     first_seed = base.get("seed", 0)
     combinations: list[Combination] = []
     errors: list[str] = []
-    for point in itertools.product(*grid.values()):
-        values = dict(zip(grid, point, strict=True))
+    made: dict[str, tuple[int, ...]] = {}  # a validated spec, as JSON -> the point that made it
+    for point in itertools.product(*(range(len(values)) for values in grid.values())):
+        values = {path: grid[path][index] for path, index in zip(grid, point, strict=True)}
         try:
             specs = [_spec(base, values, first_seed, offset) for offset in range(seeds)]
         except (ValidationError, ValueError) as exc:
@@ -74,6 +77,9 @@ def expand(base: dict[str, Any], grid: dict[str, list[Any]], seeds: int) -> list
             if len(errors) > ERRORS_SHOWN:
                 break
             continue
+        same = made.setdefault(json.dumps(specs[0].model_dump(mode="json"), sort_keys=True), point)
+        if same != point:
+            raise _duplicate(grid, same, point)
         combinations.extend(Combination(values, spec) for spec in specs)
     if errors:
         more = " | (and more)" if len(errors) > ERRORS_SHOWN else ""
@@ -86,6 +92,31 @@ def expand(base: dict[str, Any], grid: dict[str, list[Any]], seeds: int) -> list
             grid,
         )
     return combinations
+
+
+def _duplicate(
+    grid: dict[str, list[Any]], first: tuple[int, ...], second: tuple[int, ...]
+) -> RequestValidationError:
+    """A 422 on the grid axes whose values differ between two points that validate to the
+    same spec."""
+    differing = [
+        (path, values[a], values[b])
+        for (path, values), a, b in zip(grid.items(), first, second, strict=True)
+        if a != b
+    ]
+    pairs = "; ".join(f"{path}: {label(a)} and {label(b)}" for path, a, b in differing)
+    path, _, value = differing[0]
+    return RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ("body", "grid", path),
+                "msg": f"{pairs} make the same experiment once validated, so nothing was "
+                "queued; give each value once",
+                "input": value,
+            }
+        ]
+    )
 
 
 def _spec(
@@ -107,7 +138,7 @@ def _problems(exc: ValidationError | ValueError) -> str:
     return str(exc)
 
 
-def create_sweep(
+def add_sweep(
     session: Session,
     base: dict[str, Any],
     grid: dict[str, list[Any]],
@@ -115,10 +146,12 @@ def create_sweep(
     combinations: list[Combination],
     owner: str | None = None,
 ) -> tuple[Sweep, list[Job]]:
-    jobs = [store.create_job(session, combination.spec, owner) for combination in combinations]
+    """The sweep and its jobs, part of the session's transaction: the caller commits them all
+    together or rolls them all back."""
+    jobs = [store.add_job(session, combination.spec, owner) for combination in combinations]
     sweep = Sweep(id=uuid.uuid4().hex, base=base, grid=grid, seeds=seeds, owner=owner)
     session.add(sweep)
-    session.flush()  # the sweep row must exist before members reference it
+    session.flush()  # the job and sweep rows must exist before members reference them
     session.add_all(
         SweepMember(
             job_id=job.id,
@@ -129,7 +162,6 @@ def create_sweep(
         )
         for position, (job, combination) in enumerate(zip(jobs, combinations, strict=True))
     )
-    session.commit()
     return sweep, jobs
 
 

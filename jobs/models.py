@@ -53,9 +53,12 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any] | None]
-    # Bookkeeping for retries and liveness: attempts counts starts; heartbeat_at is the last
-    # progress write; worker names who runs it.
+    # Bookkeeping for retries and liveness: attempts counts starts (and fences each run's
+    # writes); attempts_lost counts the runs whose worker was lost, which GRADFLOW_MAX_ATTEMPTS
+    # bounds (a worker that shuts down gracefully hands its job back without using one);
+    # heartbeat_at is the last progress write; worker names who runs it.
     attempts: Mapped[int] = mapped_column(default=0)
+    attempts_lost: Mapped[int] = mapped_column(default=0, server_default="0")
     heartbeat_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(String(255))
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -161,6 +164,18 @@ class SweepMember(Base):
     position: Mapped[int] = mapped_column(doc="order of expansion: grid product, then seed")
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int]
+
+
+class Submission(Base):
+    """An admitted submission (an experiment, or a sweep with all its members) of an API key,
+    kept for the rate window: every API process counts the same rows."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_owner_at", "owner", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    at: Mapped[float] = mapped_column(doc="Unix time, seconds")
 
 
 class ApiKey(Base):

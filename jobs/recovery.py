@@ -18,15 +18,16 @@ from jobs.statuses import ACTIVE_STATUSES, JobStatus
 from jobs.store import NOT_STARTED, update_jobs
 
 
-def lost_jobs(session: Session, silent_since: datetime) -> list[tuple[str, int]]:
-    """(id, attempts) of running jobs whose worker has not touched them since `silent_since`."""
+def lost_jobs(session: Session, silent_since: datetime) -> list[tuple[str, int, int]]:
+    """(id, attempts, attempts_lost) of running jobs whose worker has not touched them since
+    `silent_since`."""
     rows = session.execute(
-        select(Job.id, Job.attempts).where(
+        select(Job.id, Job.attempts, Job.attempts_lost).where(
             Job.status == JobStatus.running, Job.heartbeat_at < silent_since
         )
     ).all()
     session.rollback()
-    return [(job_id, attempts) for job_id, attempts in rows]
+    return [(job_id, attempts, lost) for job_id, attempts, lost in rows]
 
 
 def recover_lost_job(
@@ -39,19 +40,22 @@ def recover_lost_job(
     )
 
 
-def orphaned_jobs(session: Session, hostname: str, claimant: str) -> list[tuple[str, int, str]]:
-    """(id, attempts, claimant) of running jobs claimed under Celery `hostname` by a process
-    other than `claimant` (claimants are "<hostname>#<instance>"). A hostname names one live
-    worker at a time, so when that worker starts, such a claimant is a predecessor that died."""
+def orphaned_jobs(
+    session: Session, hostname: str, claimant: str
+) -> list[tuple[str, int, int, str]]:
+    """(id, attempts, attempts_lost, claimant) of running jobs claimed under Celery `hostname`
+    by a process other than `claimant` (claimants are "<hostname>#<instance>"). A hostname
+    names one live worker at a time, so when that worker starts, such a claimant is a
+    predecessor that died."""
     rows = session.execute(
-        select(Job.id, Job.attempts, Job.worker).where(
+        select(Job.id, Job.attempts, Job.attempts_lost, Job.worker).where(
             Job.status == JobStatus.running,
             Job.worker.startswith(f"{hostname}#", autoescape=True),
             Job.worker != claimant,
         )
     ).all()
     session.rollback()
-    return [(job_id, attempts, worker) for job_id, attempts, worker in rows]
+    return [(job_id, attempts, lost, worker) for job_id, attempts, lost, worker in rows]
 
 
 def recover_orphaned_job(
@@ -66,7 +70,10 @@ def recover_orphaned_job(
 
 def _requeue_or_fail(session: Session, error: str | None, *still_lost: Any) -> bool:
     failed = {"status": JobStatus.failed, "error": error, "finished_at": utcnow()}
-    values = NOT_STARTED if error is None else failed
+    # A lost run counts against GRADFLOW_MAX_ATTEMPTS; a graceful hand-back (store.requeue_job)
+    # does not.
+    requeued = {**NOT_STARTED, "attempts_lost": Job.attempts_lost + 1}
+    values = requeued if error is None else failed
     return update_jobs(session, Job.status == JobStatus.running, *still_lost, **values) == 1
 
 

@@ -112,7 +112,11 @@ class Settings(BaseSettings):
         6 * 3600.0, gt=0, description="Wall-clock limit of one run; past it the job ends failed."
     )
     max_attempts: int = Field(
-        3, ge=1, le=100, description="Starts of one job before a lost worker makes it fail."
+        3,
+        ge=1,
+        le=100,
+        description="Runs of one job that may be lost (their worker killed or gone) before it "
+        "fails; a worker that shuts down gracefully hands its job back without using one.",
     )
     heartbeat_timeout_s: float = Field(
         60.0,
@@ -145,7 +149,7 @@ class Settings(BaseSettings):
         256, ge=1, description="Queued plus running jobs one API key may have at once."
     )
     submit_rate_per_minute: int = Field(
-        60, ge=1, description="Submissions one API key may make per minute (per API process)."
+        60, ge=1, description="Submissions one API key may make per minute (a sweep is one)."
     )
     sweep_max_experiments: int = Field(
         256, ge=1, le=10_000, description="Most experiments one sweep may expand to."

@@ -2,7 +2,8 @@
 
 Transitions are conditional UPDATEs (`WHERE status = ...`), so a cancel racing the worker's
 start, or a delete racing its finish, resolves in the database and never half-applies.
-Each function commits its own short transaction.
+Each function commits its own short transaction, except `add_job`, which is part of an
+admission's (api/admission.py).
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ class JobFilter:
     owner: str | None = None
 
 
-def create_job(
+def add_job(
     session: Session,
     spec: ExperimentSpec,
     owner: str | None = None,
     idempotency_key: str | None = None,
 ) -> Job:
+    """A new queued job, part of the session's transaction: the caller commits it (with the
+    rest of its submission) or rolls it back."""
     job = Job(
         id=uuid.uuid4().hex,
         status=JobStatus.queued,
@@ -53,6 +56,12 @@ def create_job(
         idempotency_key=idempotency_key,
     )
     session.add(job)
+    return job
+
+
+def create_job(session: Session, spec: ExperimentSpec, owner: str | None = None) -> Job:
+    """A new queued job, committed."""
+    job = add_job(session, spec, owner)
     session.commit()
     return job
 

@@ -5,7 +5,7 @@ wherever jobs run: under `cli serve` and in compose alike. One pass:
 
 - fails running jobs far past the time limit (their worker is stuck inside one step);
 - re-queues running jobs whose worker went silent (killed, frozen, its machine gone), or fails
-  them once they have used up `max_attempts`;
+  them once they have lost `max_attempts` runs that way (a graceful hand-back is not lost);
 - removes the checkpoints of jobs that ended elsewhere than in their worker (a cancel while
   queued, a failure declared here);
 - sends a new message for queued jobs that have none in Redis (Redis restarted without its
@@ -104,9 +104,9 @@ def _fail_overdue(session: Session, settings: Settings, done: Pass) -> None:
 def _recover_lost(session: Session, settings: Settings, celery: Celery, done: Pass) -> None:
     silent_since = utcnow() - timedelta(seconds=settings.heartbeat_timeout_s)
     why = f"its worker stopped responding (no heartbeat for {settings.heartbeat_timeout_s:g} s)"
-    for job_id, attempts in recovery.lost_jobs(session, silent_since):
+    for job_id, attempts, lost in recovery.lost_jobs(session, silent_since):
         recover = partial(recovery.recover_lost_job, session, job_id, attempts, silent_since)
-        _requeue_or_fail(settings, celery, done, job_id, attempts, why, recover)
+        _requeue_or_fail(settings, celery, done, job_id, lost + 1, why, recover)
 
 
 def _requeue_or_fail(
@@ -114,16 +114,17 @@ def _requeue_or_fail(
     celery: Celery,
     done: Pass,
     job_id: str,
-    attempts: int,
+    lost: int,
     why: str,
     recover: Callable[[str | None], bool],
 ) -> None:
-    """Re-queue a job whose worker is gone, or fail it once it has used up its attempts;
-    `recover(error)` makes the conditional change."""
-    if attempts >= settings.max_attempts:
+    """Re-queue a job whose worker is gone, or fail it once it has lost `lost` runs (this one
+    included), the limit; `recover(error)` makes the conditional change."""
+    if lost >= settings.max_attempts:
         error = (
-            f"{why} and the job has had {attempts} attempts, the limit (GRADFLOW_MAX_ATTEMPTS); "
-            "a spec that kills its worker (out of memory, say) needs to be made smaller"
+            f"{why} and the job has lost {lost} attempts that way, the limit "
+            "(GRADFLOW_MAX_ATTEMPTS); a spec that kills its worker (out of memory, say) needs "
+            "to be made smaller"
         )
         if recover(error):
             done.failed.append(job_id)
@@ -145,13 +146,13 @@ def requeue_orphaned_jobs(
     done = Pass()
     with celery.connection_for_write() as connection, sessions() as session:
         client: redis.Redis = connection.default_channel.client
-        for job_id, attempts, worker in recovery.orphaned_jobs(session, hostname, claimant):
+        for job_id, attempts, lost, worker in recovery.orphaned_jobs(session, hostname, claimant):
             # The dead process's delivered message would count as live for `_resend_queued`
             # and come back from kombu after its visibility timeout (an hour).
             drop_unacked(client, settings.queue, job_id)
             why = f"its worker {worker} died"
             recover = partial(recovery.recover_orphaned_job, session, job_id, attempts, worker)
-            _requeue_or_fail(settings, celery, done, job_id, attempts, why, recover)
+            _requeue_or_fail(settings, celery, done, job_id, lost + 1, why, recover)
     if done.requeued or done.failed:
         log.warning(
             "%s restarted; jobs of its previous process re-queued: %s, failed: %s",

@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError
 
 from api import admission
 from api.deps import CeleryDep, IdempotencyKey, OwnerDep, SessionDep, SettingsDep
-from api.errors import invalid, not_found
+from api.errors import not_found
 from api.ids import JobId
 from api.responses import SUBMISSION, refusals
 from api.schemas import (
@@ -24,9 +24,7 @@ from api.schemas import (
 )
 from api.trace_stream import json_chunks, marks
 from gradcore.spec import ExperimentSpec
-from gradcore.tasks import needs_dataset
 from jobs import store
-from jobs.datasets import available_datasets
 from jobs.models import Job
 from jobs.queue import enqueue
 from jobs.statuses import JobStatus
@@ -52,7 +50,6 @@ def _job_or_404(session: SessionDep, job_id: str) -> Job:
 )
 def submit(
     spec: ExperimentSpec,
-    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -60,18 +57,7 @@ def submit(
     owner: OwnerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ExperimentOut:
-    if needs_dataset(spec.task):
-        have = available_datasets(settings.data_dir)
-        if spec.dataset not in have:
-            listed = ", ".join(have) or "none; an operator adds them under <data dir>/datasets/"
-            raise invalid(
-                "body",
-                "dataset",
-                f"dataset {spec.dataset!r} is not on this server; available: {listed} "
-                "(GET /v1/meta lists them)",
-                spec.dataset,
-            )
-    job, created = admission.admit(request, session, spec, owner, idempotency_key)
+    job, created = admission.admit_experiment(session, settings, spec, owner, idempotency_key)
     response.headers["Location"] = f"/v1/experiments/{job.id}"
     if not created:
         # A replay: the experiment the first request made, as it is now.

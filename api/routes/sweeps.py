@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from kombu.exceptions import OperationalError
 
-from api import limits, sweeps
+from api import admission, sweeps
 from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
@@ -42,31 +42,13 @@ def sweep_or_404(session: SessionDep, sweep_id: str, owner: str | None) -> Sweep
 )
 def submit_sweep(
     body: SweepIn,
-    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     celery: CeleryDep,
     owner: OwnerDep,
 ) -> SweepOut:
-    if body.size > settings.sweep_max_experiments:
-        raise invalid(
-            "body",
-            "grid",
-            f"the sweep expands to {body.size} experiments; at most "
-            f"{settings.sweep_max_experiments} (fewer values or seeds)",
-            body.grid,
-        )
-    combinations = sweeps.expand(body.base, body.grid, body.seeds)
-    # The same limits as single submissions, checked for all before anything is stored.
-    for combination in combinations:
-        limits.check_spec(combination.spec, settings)
-    if owner is not None:
-        limits.check_active_jobs(session, owner, settings, adding=len(combinations))
-        request.app.state.submission_rate.check(owner)
-    sweep, jobs = sweeps.create_sweep(
-        session, body.base, body.grid, body.seeds, combinations, owner
-    )
+    sweep, jobs = admission.admit_sweep(session, settings, body, owner)
     for sent, job in enumerate(jobs):
         try:
             enqueue(celery, settings.queue, job.id)

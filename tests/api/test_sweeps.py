@@ -1,11 +1,14 @@
-"""Sweeps over HTTP without a worker: expansion, validation before queueing, bounds, cancel."""
+"""Sweeps over HTTP without a worker: expansion, validation before queueing, bounds, cancel,
+one transaction."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from jobs.models import Job
+from api.app import create_app
+from jobs.models import Job, Sweep, SweepMember
 from jobs.settings import Settings
 from tests.specs import TINY_SPEC
 
@@ -67,8 +70,6 @@ def test_unknown_paths_and_bad_grids_are_422(client: TestClient) -> None:
 
 
 def test_sweep_size_is_bounded(settings: Settings) -> None:
-    from api.app import create_app
-
     settings.sweep_max_experiments = 5
     with TestClient(create_app(settings)) as small:
         body = {"base": BASE, "grid": {"cell": ["tanh", "lstm", "gru"]}, "seeds": 2}
@@ -97,3 +98,59 @@ def test_compare_needs_a_known_metric_and_axis(client: TestClient) -> None:
     assert client.get(base, params={"x": "seq_len"}).status_code == 422
     empty = client.get(base).json()  # nothing finished yet: points with n = 0
     assert empty["x"] == "cell" and empty["series"][0]["points"][0]["n"] == 0
+
+
+def test_grid_values_that_validate_to_the_same_experiment_are_refused(client: TestClient) -> None:
+    clip, unclipped = {"mode": "norm", "max_norm": 1.0}, {"mode": "none"}
+    for grid, same in [
+        ({"clipping.max_norm": [5, 5.0]}, "clipping.max_norm: 5 and 5.0"),
+        (
+            {"cell": ["tanh", "gru"], "clipping": [clip, unclipped, {**clip, "max_norm": 1}]},
+            'clipping: {"max_norm":1.0,"mode":"norm"} and {"max_norm":1,"mode":"norm"}',
+        ),
+    ]:
+        base = BASE | {"cell": "tanh", "clipping": clip}
+        response = client.post("/v1/sweeps", json={"base": base, "grid": grid})
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["detail"]
+        path = same.partition(":")[0]
+        assert error["loc"] == ["body", "grid", path] and same in error["msg"], error
+    assert _job_count(client) == 0
+
+
+def test_a_sweep_needing_a_dataset_the_server_lacks_is_refused_like_an_experiment(
+    client: TestClient,
+) -> None:
+    spec = {"cell": "lstm", "task": "pixel_mnist", "seq_len": 784, "dataset": "fashion"}
+    alone = client.post("/v1/experiments", json=spec)
+    swept = client.post("/v1/sweeps", json={"base": spec, "grid": {"hidden_size": [16, 32]}})
+    assert alone.status_code == swept.status_code == 422
+    assert swept.json()["detail"] == alone.json()["detail"]
+    assert swept.json()["detail"][0]["loc"] == ["body", "dataset"]
+    assert _job_count(client) == 0
+
+
+def test_a_sweep_failing_half_way_stores_nothing(database: Settings) -> None:
+    """The third member's row fails after the first two reached the database: the sweep, its
+    jobs and its members all go, on SQLite and PostgreSQL."""
+    inserted: list[str] = []
+
+    def fail_third(_mapper, _connection, job: Job) -> None:
+        inserted.append(job.id)
+        if len(inserted) == 3:
+            raise RuntimeError("injected: the database refused the third member")
+
+    body = {"base": BASE, "grid": {"cell": ["tanh", "gru", "lstm", "irnn"]}}
+    with TestClient(create_app(database)) as client:
+        event.listen(Job, "after_insert", fail_third)
+        try:
+            with pytest.raises(RuntimeError, match="injected"):
+                client.post("/v1/sweeps", json=body)
+        finally:
+            event.remove(Job, "after_insert", fail_third)
+        assert len(inserted) == 3
+        with client.app.state.sessions() as session:
+            for table in (Job, Sweep, SweepMember):
+                assert session.scalar(select(func.count()).select_from(table)) == 0, table
+        # Nothing is left half-held either: the next sweep goes through.
+        assert client.post("/v1/sweeps", json=body).status_code == 201

@@ -115,6 +115,27 @@ def test_a_silent_running_job_is_requeued_then_failed_after_max_attempts(
     assert _live(celery, settings) == set()
 
 
+def test_a_graceful_hand_back_does_not_count_against_max_attempts(
+    settings, sessions, celery
+) -> None:
+    job_id = _queued(sessions, celery, settings)
+    # Two workers shut down gracefully while running it: each puts it back, as worker/job.py
+    # does, and its message is delivered again.
+    for attempt in (1, 2):
+        assert _claim(sessions, celery, job_id) == attempt
+        with sessions() as session:
+            assert store.requeue_job(session, job_id)
+    # The third run's worker is lost: its first lost run of max_attempts = 2, re-queued.
+    assert _claim(sessions, celery, job_id) == 3
+    _age(sessions, job_id, heartbeat_at=10)
+    assert _pass(settings, sessions, celery).requeued == [job_id]
+    assert _job(sessions, job_id).attempts_lost == 1
+    assert _claim(sessions, celery, job_id) == 4
+    _age(sessions, job_id, heartbeat_at=10)
+    assert _pass(settings, sessions, celery).failed == [job_id]
+    assert "lost 2 attempts" in _job(sessions, job_id).error
+
+
 def test_a_worker_touching_its_job_keeps_it(settings, sessions, celery) -> None:
     job_id = _queued(sessions, celery, settings)
     _claim(sessions, celery, job_id)
