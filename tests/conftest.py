@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 
 
 @pytest.fixture(scope="session", autouse=True)

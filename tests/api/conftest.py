@@ -17,8 +17,8 @@ from gradcore.result import ExperimentResult
 from jobs import store, traces
 from jobs.db import init_db, make_engine
 from jobs.settings import Settings
-from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
-from tests.specs import TINY_SPEC
+from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.specs import TINY_SPEC
 
 # Long enough for downsampling to have something to cut: 120 steps, 13 probes.
 RESULT_SPEC = {**TINY_SPEC, "steps": 120}

@@ -16,8 +16,8 @@ from jobs import keys
 from jobs.db import init_db, make_engine
 from jobs.models import Job, Sweep
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
-from tests.waits import scaled
+from tests.support.specs import TINY_SPEC
+from tests.support.waits import scaled
 
 # Forked, not spawned: the children need no fresh import of torch, so a test takes seconds.
 FORK = multiprocessing.get_context("fork")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from gradcore.spec import RECURRENT_CELLS, ExperimentSpec
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 LIST = "/v1/experiments"
 PROPERTY_EXAMPLES = 60

@@ -17,8 +17,8 @@ from sqlalchemy import event
 from api.app import create_app
 from jobs import keys
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
-from tests.waits import scaled, wait_until
+from tests.support.specs import TINY_SPEC
+from tests.support.waits import scaled, wait_until
 
 POLL_S = 0.05
 CAP = 2

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from jobs.models import TraceBlock, TraceProbe
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 
 def _submit(client: TestClient, **change) -> dict:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 import gradcore
 from api.events import Cursor, Snapshot, already_ended, parse_last_event_id
 from gradcore.result import ExperimentResult
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 
 def test_results_csv_has_one_row_per_step_and_series(

@@ -13,7 +13,7 @@ from cli.serve import refuse_open_exposure
 from jobs import keys
 from jobs.db import init_db, make_engine
 from jobs.settings import Settings
-from tests.e2e.conftest import free_port, service_env
+from tests.support.stack import free_port, service_env
 
 # Starts processes of its own: outside `make test-fast`.
 pytestmark = pytest.mark.processes

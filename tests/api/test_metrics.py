@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from jobs import keys
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 OPERATOR_TOKEN = "operator-secret-0123456789"
 

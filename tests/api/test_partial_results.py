@@ -14,7 +14,7 @@ from jobs import store, traces
 from jobs.result_view import RESULT_FIELDS
 from jobs.settings import Settings
 from tests.api.conftest import RESULT_SPEC
-from tests.traces import slice_between, traces_of, view_result
+from tests.support.traces import slice_between, traces_of, view_result
 
 
 def _get(client: TestClient, job_id: str, query: str = "") -> dict:

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 # Each route that takes an id, with its method. %00 is a NUL byte, an error in PostgreSQL.
 ID_ROUTES = [

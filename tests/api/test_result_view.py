@@ -8,7 +8,7 @@ import pytest
 import gradcore
 from gradcore.spec import ExperimentSpec
 from jobs.result_view import RESULT_FIELDS
-from tests.traces import view_result
+from tests.support.traces import view_result
 
 SMALL = {"task": "adding", "seq_len": 8, "hidden_size": 4, "batch_size": 4}
 

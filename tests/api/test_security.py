@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from jobs import keys
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 HEALTH, LIST = "/v1/health", "/v1/experiments"
 

@@ -9,7 +9,7 @@ from cli.heartbeat import worker_alive
 from gradcore.spec import LIMITS
 from jobs import store
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 
 def test_health_reports_database_broker_and_workers(client: TestClient, sessions) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 from api.app import create_app
 from jobs.models import Job, Sweep, SweepMember
 from jobs.settings import Settings
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 BASE = {key: value for key, value in TINY_SPEC.items() if key != "cell"}
 

@@ -16,7 +16,7 @@ from api.routes.events import _trace_reader, states
 from gradcore.result import ExperimentResult
 from jobs import store, traces
 from tests.api.conftest import RESULT_SPEC
-from tests.traces import concat, slice_between, traces_of
+from tests.support.traces import concat, slice_between, traces_of
 
 # A few hundred numbers per event: the 120-step run arrives in several events.
 SMALL_EVENTS = 1000

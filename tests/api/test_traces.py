@@ -20,8 +20,8 @@ from jobs import trace_format as fmt
 from jobs.models import Job
 from jobs.result_view import RESULT_FIELDS, SERIES
 from jobs.traces import append_slice, load_traces, read_view, truncate_after
-from tests.specs import TINY_SPEC
-from tests.traces import long_run, slice_between, traces_of, view_result
+from tests.support.specs import TINY_SPEC
+from tests.support.traces import long_run, slice_between, traces_of, view_result
 
 SMALL = {"task": "adding", "seq_len": 8, "hidden_size": 4, "batch_size": 4}
 LONG_STEPS = 3000  # about three blocks

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 
 def _bad_fields(response) -> set[tuple]:

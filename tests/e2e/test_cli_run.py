@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gradcore.result import ExperimentResult
-from tests.specs import TINY_SPEC
+from tests.support.specs import TINY_SPEC
 
 pytestmark = pytest.mark.timeout(120)
 

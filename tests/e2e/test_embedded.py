@@ -9,15 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import (
-    LONG_SPEC,
-    Served,
-    check_small_experiment,
-    scaled,
-    start_serve,
-    submit,
-    wait_for,
-)
+from tests.support.served import Served, check_small_experiment, start_serve
+from tests.support.specs import LONG_SPEC
+from tests.support.stack import scaled, submit, wait_for
 
 pytestmark = pytest.mark.timeout(scaled(180))
 

@@ -26,8 +26,9 @@ from jobs import store, traces
 from jobs.db import init_db, make_engine
 from jobs.models import Job
 from jobs.settings import Settings
-from tests.e2e.conftest import (
-    LONG_SPEC,
+from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.specs import LONG_SPEC, MEDIUM_SPEC, RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
+from tests.support.stack import (
     REAL_REDIS_URL,
     Stack,
     new_stack,
@@ -37,15 +38,11 @@ from tests.e2e.conftest import (
     submit,
     wait_for,
 )
-from tests.e2e.test_postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
-from tests.specs import RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
 
 pytestmark = [
     pytest.mark.timeout(240),
     pytest.mark.skipif(not redis_reachable(REAL_REDIS_URL), reason=f"no Redis at {REAL_REDIS_URL}"),
 ]
-# A few seconds of training: long enough to be killed mid-run, short enough to run again.
-MEDIUM_SPEC = {**TINY_SPEC, "seq_len": 50, "hidden_size": 32, "steps": 400, "probe_every": 100}
 # W_hh = 3I with ReLU overflows at once.
 EXPLODING_SPEC = {
     **TINY_SPEC,

@@ -12,10 +12,10 @@ import pytest
 
 from gradflow_client import Client
 from gradflow_client.follow import End, Traces, merge
-from tests.e2e.conftest import REAL_REDIS_URL, redis_reachable, submit
-from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
-from tests.specs import TINY_SPEC
-from tests.waits import scaled, wait_until
+from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.specs import TINY_SPEC
+from tests.support.stack import REAL_REDIS_URL, redis_reachable, submit
+from tests.support.waits import scaled, wait_until
 
 pytestmark = [
     pytest.mark.timeout(scaled(300)),

@@ -14,8 +14,8 @@ import pytest
 from jobs import keys
 from jobs.db import init_db, make_engine
 from jobs.settings import Settings
-from tests.e2e.conftest import READY_TIMEOUT_S, free_port, service_env
-from tests.waits import wait_until
+from tests.support.stack import READY_TIMEOUT_S, free_port, service_env
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -8,8 +8,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.e2e.conftest import REAL_REDIS_URL, check_small_experiment, redis_reachable
-from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.served import check_small_experiment
+from tests.support.stack import REAL_REDIS_URL, redis_reachable
 
 pytestmark = [
     pytest.mark.timeout(180),

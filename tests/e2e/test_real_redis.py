@@ -5,15 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import (
-    LONG_SPEC,
-    REAL_REDIS_URL,
-    check_small_experiment,
-    redis_reachable,
-    submit,
-    wait_for,
-)
-from tests.specs import TINY_SPEC
+from tests.support.served import check_small_experiment
+from tests.support.specs import LONG_SPEC, TINY_SPEC
+from tests.support.stack import REAL_REDIS_URL, redis_reachable, submit, wait_for
 
 pytestmark = [
     pytest.mark.timeout(180),

@@ -18,7 +18,8 @@ import pytest
 
 from cli.serve import Child, api_command
 from jobs.settings import Settings
-from tests.e2e.conftest import (
+from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.stack import (
     READY_TIMEOUT_S,
     REAL_REDIS_URL,
     new_stack,
@@ -26,8 +27,7 @@ from tests.e2e.conftest import (
     service_env,
     stop_stack,
 )
-from tests.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
-from tests.waits import scaled
+from tests.support.waits import scaled
 
 pytestmark = [
     pytest.mark.timeout(300),

@@ -21,20 +21,12 @@ from gradcore.spec import ExperimentSpec
 from jobs import store
 from jobs.db import init_db, make_engine
 from jobs.settings import Settings
-from tests.e2e.conftest import (
-    LONG_SPEC,
-    Served,
-    scaled,
-    start_serve,
-    submit,
-    wait_for,
-)
-from tests.specs import RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
-from tests.waits import wait_until
+from tests.support.served import Served, start_serve
+from tests.support.specs import LONG_SPEC, RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
+from tests.support.stack import submit, wait_for
+from tests.support.waits import scaled, wait_until
 
 pytestmark = pytest.mark.timeout(scaled(300))
-# A few seconds of training: long enough to be killed mid-run, short enough to run again.
-MEDIUM_SPEC = {**TINY_SPEC, "seq_len": 50, "hidden_size": 32, "steps": 300, "probe_every": 100}
 
 
 @pytest.fixture

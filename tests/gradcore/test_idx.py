@@ -1,18 +1,8 @@
-import struct
-
 import numpy as np
 import pytest
 
-from gradcore.tasks.idx import IDX_TYPES, parse_idx
-
-TYPE_CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
-
-
-def encode_idx(array: np.ndarray) -> bytes:
-    """An IDX file's bytes, written independently of parse_idx (struct header, big-endian data)."""
-    code = TYPE_CODES[array.dtype]
-    header = struct.pack(f">BBBB{array.ndim}I", 0, 0, code, array.ndim, *array.shape)
-    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+from gradcore.tasks.idx import parse_idx
+from tests.support.idx import encode_idx
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])

@@ -13,7 +13,7 @@ from gradcore.hooks import Resume, RunFacts, RunHooks
 from gradcore.slices import TraceSlice
 from gradcore.summary import summarise_stored
 from tests.gradcore.helpers import small_spec
-from tests.traces import concat, traces_of
+from tests.support.traces import concat, traces_of
 
 # Timing differs between two runs of the same spec; every other number must not.
 TIMING = ("wall_time_s", "steps_per_second")

@@ -27,9 +27,9 @@ from jobs.models import Base, Job, JobCheckpoint
 from jobs.settings import Settings
 from jobs.trace_read import load_traces, read_view
 from tests.jobs import previous_release_models as previous
-from tests.specs import TINY_SPEC
-from tests.traces import traces_of
-from tests.waits import scaled
+from tests.support.specs import TINY_SPEC
+from tests.support.traces import traces_of
+from tests.support.waits import scaled
 
 BOTH = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from cli.serve import start_embedded_redis
-from tests.e2e.conftest import REAL_REDIS_URL, Stack, drop_queue, free_port, redis_reachable
-from tests.waits import wait_until
+from tests.support.stack import REAL_REDIS_URL, Stack, drop_queue, free_port, redis_reachable
+from tests.support.waits import wait_until
 
 # Tiny runs: a second or two each on a laptop CPU. The low clipping threshold makes clipping
 # fire on some steps, so the dashboard has clip events to mark.

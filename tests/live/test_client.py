@@ -13,7 +13,7 @@ import pytest
 
 from gradflow_client import Client, End, GradflowError, Progress, Traces, merge
 from tests.live.conftest import TINY, Live
-from tests.waits import scaled
+from tests.support.waits import scaled
 
 CLI_TIMEOUT_S = 60
 # Several seconds of training with a probe every 50 steps: traces are stored many times.

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.live.conftest import TINY, Live
-from tests.waits import scaled, wait_until
+from tests.support.waits import scaled, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYWRIGHT_DIR = ROOT / ".browser"

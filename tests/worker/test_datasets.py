@@ -8,7 +8,7 @@ import torch
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks import build_task
 from jobs.datasets import available_datasets, load_image_sets
-from tests.gradcore.test_idx import encode_idx
+from tests.support.idx import encode_idx
 
 TRAIN = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gradcore.spec import ExperimentSpec
 from jobs import checkpoints, store, traces
-from tests.waits import wait_until
+from tests.support.waits import wait_until
 from worker.job import Ending, run_job
 from worker.throttle import Throttle
 

@@ -18,7 +18,7 @@ from gradcore.slices import TRACE_PARTS
 from gradcore.spec import ExperimentSpec
 from jobs import store, traces
 from jobs.models import Job
-from tests.waits import scaled, wait_until
+from tests.support.waits import scaled, wait_until
 from tests.worker.test_job import (
     ENDLESS,
     STOP_S,

@@ -22,14 +22,15 @@ from jobs.db import init_db, make_engine
 from jobs.models import Job, utcnow
 from jobs.queue import enqueue, make_celery
 from jobs.settings import Settings
-from tests.e2e.conftest import REAL_REDIS_URL, drop_queue, redis_reachable
+from tests.support.specs import TINY_SPEC
+from tests.support.stack import REAL_REDIS_URL, drop_queue, redis_reachable
 from worker.reconciler import UNACKED_KEY, live_message_ids, reconcile, requeue_orphaned_jobs
 
 pytestmark = pytest.mark.skipif(
     not redis_reachable(REAL_REDIS_URL),
     reason=f"no Redis at {REAL_REDIS_URL} (set GRADFLOW_TEST_REDIS_URL to use another)",
 )
-TINY = ExperimentSpec(cell="tanh", task="adding", seq_len=20, hidden_size=16, steps=30)
+TINY = ExperimentSpec(**TINY_SPEC)
 
 
 @pytest.fixture

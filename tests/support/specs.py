@@ -23,6 +23,11 @@ RESUMABLE_SPEC = {
     "clipping": {"mode": "norm", "max_norm": 0.5},
 }
 
+# Minutes of training unless cancelled: for observing a running job.
+LONG_SPEC = {**TINY_SPEC, "seq_len": 100, "hidden_size": 64, "steps": 100_000}
+# A few seconds of training: long enough to be killed mid-run, short enough to run again.
+MEDIUM_SPEC = {**TINY_SPEC, "seq_len": 50, "hidden_size": 32, "steps": 400, "probe_every": 100}
+
 
 def resumable_mid_run(checkpoint_step: int | None, progress_step: int) -> bool:
     """Whether a RESUMABLE_SPEC job is past a checkpoint and well short of its end.

@@ -1,0 +1,1 @@
+"""Helpers the test folders share: specs, waits, databases, stacks of real processes."""
