@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cli.keys import add_keys_command, run_keys
 from cli.remote import REMOTE_COMMANDS, add_remote_commands, run_remote
+from cli.reproduce import add_reproduce_command, run_reproduce
 from jobs.settings import Settings
 
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     alive.add_argument("name", help="the worker's Celery hostname, e.g. gradflow@HOST")
     commands.add_parser("reference", help="print docs/reference.md: every spec and result field")
     add_keys_command(commands)
+    add_reproduce_command(commands)
     add_remote_commands(commands)
     args = parser.parse_args(argv)
     settings = Settings()
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings)
     if args.command in REMOTE_COMMANDS:
         return run_remote(args)
+    if args.command == "reproduce":
+        return run_reproduce(args)
     if args.command == "keys":
         return run_keys(args, settings)
     if args.command == "reference":

@@ -1,0 +1,69 @@
+"""`python -m cli reproduce NAME|all [--scale cpu|paper] [--seeds N]`: run reproductions of the
+gallery here and print each verdict; `--list` names them. Exits 1 if any claim fails."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import gradcore
+from gradcore.reproductions import REPRODUCTIONS, SCALES, SEEDS, Reproduction, check, specs
+from gradcore.result import ExperimentResult
+from gradcore.spec import ExperimentSpec
+
+
+def add_reproduce_command(commands: argparse._SubParsersAction) -> None:
+    reproduce = commands.add_parser(
+        "reproduce", help="run classic results as checked claims here and print the verdicts"
+    )
+    reproduce.add_argument("name", nargs="?", help=f"one of {', '.join(REPRODUCTIONS)}, or all")
+    reproduce.add_argument("--scale", choices=SCALES, default="cpu")
+    reproduce.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 .. N-1 (default 3)")
+    reproduce.add_argument("--list", action="store_true", help="list the reproductions")
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    if args.list:
+        for reproduction in REPRODUCTIONS.values():
+            print(f"{reproduction.name}: {reproduction.claim} ({reproduction.citation})")
+        return 0
+    if args.name != "all" and args.name not in REPRODUCTIONS:
+        raise SystemExit(f"reproduce: name one of {', '.join(REPRODUCTIONS)}, or all (--list)")
+    if args.seeds < 1:
+        raise SystemExit("reproduce: --seeds is at least 1")
+    chosen = list(REPRODUCTIONS.values()) if args.name == "all" else [REPRODUCTIONS[args.name]]
+    started = time.monotonic()
+    failed = [r.name for r in chosen if not _reproduce(r, args.scale, args.seeds)]
+    print(f"{len(chosen) - len(failed)} of {len(chosen)} passed in {_minutes(started)}")
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+def _reproduce(reproduction: Reproduction, scale: str, seeds: int) -> bool:
+    total = sum(len(point) for point in specs(reproduction, scale, seeds))
+    done = 0
+    started = time.monotonic()
+
+    def run(spec: ExperimentSpec) -> ExperimentResult:
+        nonlocal done
+        done += 1
+        print(f"  {reproduction.name}: run {done} of {total}", file=sys.stderr, flush=True)
+        return gradcore.run(spec)
+
+    verdict = check(reproduction, scale, seeds, run)
+    print(
+        f"{reproduction.name} ({scale}, {seeds} seeds, {_minutes(started)}): "
+        f"{'PASS' if verdict.passed else 'FAIL'}\n"
+        f"  claim:    {reproduction.claim} ({reproduction.citation})\n"
+        f"  expected: {reproduction.expected}\n"
+        f"  measured: {verdict.measured}",
+        flush=True,
+    )
+    return verdict.passed
+
+
+def _minutes(started: float) -> str:
+    seconds = time.monotonic() - started
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

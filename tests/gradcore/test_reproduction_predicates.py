@@ -1,0 +1,117 @@
+"""The gallery's definitions: every plan expands to valid specs, the measures read what they
+say, and every predicate passes the claim's numbers and fails numbers that break it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import gradcore
+from gradcore.reproductions import REPRODUCTIONS, SCALES, specs
+from gradcore.reproductions.base import Numbers, Plan, Table
+from gradcore.reproductions.cnn_versus_rnn import CNN_VERSUS_RNN
+from gradcore.reproductions.forget_bias import FORGET_BIAS
+from gradcore.reproductions.measures import at_init
+from gradcore.reproductions.relu_clipping import RELU_CLIPPING
+from gradcore.reproductions.sigmoid_mlp import SIGMOID_MLP, first_over_last
+from gradcore.reproductions.tanh_vanishing import TANH_VANISHING
+from tests.gradcore.helpers import small_spec
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("name", REPRODUCTIONS)
+def test_every_plan_expands_to_valid_specs_one_seed_apart(name: str, scale: str) -> None:
+    points = specs(REPRODUCTIONS[name], scale, seeds=3)
+    assert points
+    for point in points:
+        assert [spec.seed for spec in point] == [0, 1, 2]
+        assert len({spec.model_copy(update={"seed": 0}) for spec in point}) == 1
+
+
+def test_a_plan_sets_dotted_paths_inside_the_base() -> None:
+    plan = Plan({"cell": "lstm", "task": "adding", "seq_len": 5}, {"init.forget_bias": [0.0, 2.0]})
+    points = plan.points()
+    assert points == [{"init.forget_bias": 0.0}, {"init.forget_bias": 2.0}]
+    spec = plan.spec(points[1], seed=4)
+    assert (spec.init.forget_bias, spec.seed, spec.cell) == (2.0, 4, "lstm")
+    assert plan.base == {"cell": "lstm", "task": "adding", "seq_len": 5}  # left as it was
+
+
+def test_at_init_reads_the_first_probe_of_layer_zero() -> None:
+    result = gradcore.run(small_spec(seq_len=6, steps=1))
+    curve = result.hidden_grad.norm[0][0]
+    numbers = at_init(result)
+    assert numbers["ratio"] == curve[0] / curve[5]
+    # The tanh curve only falls away from the loss, so its largest excursion is at t = 1.
+    assert numbers["excursion"] == pytest.approx(-math.log10(curve[0] / curve[5]))
+    assert (numbers["length"], numbers["horizon"]) == (6, result.hidden_grad.horizon[0][0])
+
+
+def test_first_over_last_divides_layer_zero_by_the_last_hidden_layer() -> None:
+    spec = small_spec(cell="mlp", task="pixel_digits", seq_len=64, num_layers=3, steps=1)
+    result = gradcore.run(spec)
+    change = result.weight_change.per_layer
+    assert first_over_last(result) == {
+        "ratio": change["layer0.weight"][0] / change["layer2.weight"][0]
+    }
+
+
+def seeds(*numbers: Numbers) -> list[Numbers]:
+    return list(numbers)
+
+
+def tanh_table(ratios: list[float], horizons: list[float]) -> Table:
+    return [
+        seeds(*[{"ratio": ratio, "horizon": horizon, "length": length}] * 3)
+        for ratio, horizon, length in zip(ratios, horizons, (25, 50, 100), strict=True)
+    ]
+
+
+def test_tanh_vanishing_needs_an_exponential_fall_and_a_flat_horizon() -> None:
+    judge = TANH_VANISHING.judge
+    assert judge(tanh_table([1e-6, 1e-12, 1e-24], [13, 13, 14])).passed
+    assert not judge(tanh_table([1e-6, 1e-7, 1e-8], [13, 13, 13])).passed  # not exponential
+    assert not judge(tanh_table([1e-1, 1e-2, 1e-4], [13, 13, 13])).passed  # too slow a fall
+    assert not judge(tanh_table([1e-6, 1e-12, 1e-24], [13, 25, 50])).passed  # horizon grows
+
+
+def pair(first: list[Numbers], second: list[Numbers]) -> Table:
+    return [first, second]
+
+
+def test_forget_bias_needs_six_orders_on_every_seed() -> None:
+    zero = seeds(*[{"ratio": 1e-20, "horizon": 11}] * 3)
+    assert FORGET_BIAS.judge(pair(zero, seeds(*[{"ratio": 5e-8, "horizon": 30}] * 3))).passed
+    weak_seed = [{"ratio": 5e-8, "horizon": 30}] * 2 + [{"ratio": 1e-17, "horizon": 12}]
+    assert not FORGET_BIAS.judge(pair(zero, weak_seed)).passed
+
+
+def test_sigmoid_mlp_needs_each_init_below_its_factor() -> None:
+    judge = SIGMOID_MLP.judge
+    assert judge(pair([{"ratio": 4e-7}] * 3, [{"ratio": 3e-5}] * 3)).passed
+    assert not judge(pair([{"ratio": 4e-7}] * 2 + [{"ratio": 1e-4}], [{"ratio": 3e-5}] * 3)).passed
+    assert not judge(pair([{"ratio": 4e-7}] * 3, [{"ratio": 0.5}] * 3)).passed
+
+
+def test_cnn_versus_rnn_needs_a_flat_cnn_and_a_vanishing_rnn() -> None:
+    flat_cnn = [{"ratio": 0.3, "excursion": 0.5}] * 3
+    vanishing_rnn = [{"ratio": 1e-30, "excursion": 30.0}] * 3
+    judge = CNN_VERSUS_RNN.judge
+    assert judge(pair(flat_cnn, vanishing_rnn)).passed
+    assert not judge(pair([{"ratio": 1e-3, "excursion": 3.0}] * 3, vanishing_rnn)).passed
+    assert not judge(pair(flat_cnn, [{"ratio": 0.5, "excursion": 0.3}] * 3)).passed
+
+
+def run_numbers(diverged: bool, first: float, held_out: float) -> Numbers:
+    return {"diverged": float(diverged), "first_loss": first, "eval_loss": held_out}
+
+
+def test_relu_clipping_needs_divergence_without_and_training_with() -> None:
+    diverges = [run_numbers(True, 6000.0, math.inf)] * 3
+    trains = [run_numbers(False, 6000.0, 1.0)] * 3
+    judge = RELU_CLIPPING.judge
+    assert judge(pair(diverges, trains)).passed
+    assert not judge(pair([*diverges[:2], run_numbers(False, 6000.0, 1.0)], trains)).passed
+    assert not judge(pair(diverges, [*trains[:2], run_numbers(True, 6000.0, math.inf)])).passed
+    assert not judge(pair(diverges, [run_numbers(False, 6000.0, 3000.0)] * 3)).passed
