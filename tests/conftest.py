@@ -25,10 +25,16 @@ PROCESS_FOLDERS = ("e2e", "live", "worker")
 TESTS = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The trained reproductions take minutes each: the default run skips them, and
+    # `-m reproduction` (or any -m naming them) runs them.
+    wanted = "reproduction" in (config.getoption("markexpr") or "")
+    skip = pytest.mark.skip(reason="a trained reproduction; run with -m reproduction")
     for item in items:
         if item.path.relative_to(TESTS).parts[0] in PROCESS_FOLDERS:
             item.add_marker(pytest.mark.processes)
+        if not wanted and item.get_closest_marker("reproduction"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ from gradcore.reproductions.base import SCALES, SEEDS, Plan, Reproduction, Scale
 from gradcore.reproductions.check import check, specs
 from gradcore.reproductions.cnn_versus_rnn import CNN_VERSUS_RNN
 from gradcore.reproductions.forget_bias import FORGET_BIAS
+from gradcore.reproductions.indrnn_adding import INDRNN_ADDING
+from gradcore.reproductions.indrnn_long import INDRNN_LONG
+from gradcore.reproductions.irnn_adding import IRNN_ADDING
+from gradcore.reproductions.lstm_copy import LSTM_COPY
 from gradcore.reproductions.relu_clipping import RELU_CLIPPING
 from gradcore.reproductions.sigmoid_mlp import SIGMOID_MLP
 from gradcore.reproductions.tanh_vanishing import TANH_VANISHING
@@ -32,6 +36,10 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     for reproduction in (
         TANH_VANISHING,
         RELU_CLIPPING,
+        IRNN_ADDING,
+        INDRNN_ADDING,
+        INDRNN_LONG,
+        LSTM_COPY,
         FORGET_BIAS,
         SIGMOID_MLP,
         CNN_VERSUS_RNN,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradcore.reproductions.base import Plan, Reproduction, Table, Verdict, column, spread
 from gradcore.reproductions.measures import at_init
 
-CNN_EXCURSION_MAX = 1.0  # orders of magnitude the CNN's per-layer norms may stray from the top's
+CNN_EXCURSION_MAX = 1.5  # orders of magnitude the CNN's per-layer norms may stray from the top's
 RNN_RATIO_MAX = 1e-10  # the RNN's |dL/dh_1| / |dL/dh_T| over 64 steps, at most
 
 DIGITS = {"task": "pixel_digits", "seq_len": 64, "hidden_size": 16, "steps": 1}
@@ -37,7 +37,7 @@ CNN_VERSUS_RNN = Reproduction(
     "RNN reuses at every step does.",
     citation="background seed 001; He et al. 2015; Li et al. 2018",
     expected=f"at init on digits, a 32-layer ReLU CNN (He init) keeps every layer's |dL/dh| "
-    f"within {CNN_EXCURSION_MAX:g} order of magnitude of the top layer's, while a ReLU RNN "
+    f"within {CNN_EXCURSION_MAX:g} orders of magnitude of the top layer's, while a ReLU RNN "
     f"(PyTorch's default init) over 64 steps has |dL/dh_1| / |dL/dh_T| at most "
     f"{RNN_RATIO_MAX:g}, on every seed",
     plans={

@@ -31,11 +31,15 @@ def at_init(result: ExperimentResult) -> Numbers:
 
 
 def training(result: ExperimentResult) -> Numbers:
-    """How the run ended: diverged (1 or 0), the first and held-out losses, the baseline."""
+    """How the run ended: diverged (1 or 0), the first loss, the mean training loss over the
+    second half of the steps, the held-out loss and the task's memoryless baseline."""
     summary = result.summary
+    losses = result.loss.loss
+    late = losses[len(losses) // 2 :]
     return {
         "diverged": float(summary.outcome == "diverged"),
-        "first_loss": result.loss.loss[0],
+        "first_loss": losses[0],
+        "late_loss": sum(late) / len(late),
         "eval_loss": math.inf if summary.eval_loss is None else summary.eval_loss,
         "baseline": summary.baseline_loss,
     }

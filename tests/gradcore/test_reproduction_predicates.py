@@ -95,7 +95,7 @@ def test_sigmoid_mlp_needs_each_init_below_its_factor() -> None:
 
 
 def test_cnn_versus_rnn_needs_a_flat_cnn_and_a_vanishing_rnn() -> None:
-    flat_cnn = [{"ratio": 0.3, "excursion": 0.5}] * 3
+    flat_cnn = [{"ratio": 0.3, "excursion": 1.0}] * 3
     vanishing_rnn = [{"ratio": 1e-30, "excursion": 30.0}] * 3
     judge = CNN_VERSUS_RNN.judge
     assert judge(pair(flat_cnn, vanishing_rnn)).passed
