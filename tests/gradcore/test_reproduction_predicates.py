@@ -12,7 +12,11 @@ from gradcore.reproductions import REPRODUCTIONS, SCALES, specs
 from gradcore.reproductions.base import Numbers, Plan, Table
 from gradcore.reproductions.cnn_versus_rnn import CNN_VERSUS_RNN
 from gradcore.reproductions.forget_bias import FORGET_BIAS
-from gradcore.reproductions.measures import at_init
+from gradcore.reproductions.indrnn_adding import INDRNN_ADDING
+from gradcore.reproductions.indrnn_long import INDRNN_LONG
+from gradcore.reproductions.irnn_adding import IRNN_ADDING
+from gradcore.reproductions.lstm_copy import LSTM_COPY
+from gradcore.reproductions.measures import at_init, training
 from gradcore.reproductions.relu_clipping import RELU_CLIPPING
 from gradcore.reproductions.sigmoid_mlp import SIGMOID_MLP, first_over_last
 from gradcore.reproductions.tanh_vanishing import TANH_VANISHING
@@ -115,3 +119,63 @@ def test_relu_clipping_needs_divergence_without_and_training_with() -> None:
     assert not judge(pair([*diverges[:2], run_numbers(False, 6000.0, 1.0)], trains)).passed
     assert not judge(pair(diverges, [*trains[:2], run_numbers(True, 6000.0, math.inf)])).passed
     assert not judge(pair(diverges, [run_numbers(False, 6000.0, 3000.0)] * 3)).passed
+
+
+def held_out(*fractions: float) -> list[Numbers]:
+    return [{"eval_loss": fraction / 6, "baseline": 1 / 6} for fraction in fractions]
+
+
+def test_irnn_adding_needs_the_irnn_to_learn_and_tanh_to_stay() -> None:
+    judge = IRNN_ADDING.judge
+    assert judge(pair(held_out(0.2, 0.3, 0.1), held_out(0.92, 0.95, 1.0))).passed
+    assert not judge(pair(held_out(0.2, 0.6, 0.1), held_out(0.92, 0.95, 1.0))).passed
+    assert not judge(pair(held_out(0.2, 0.3, 0.1), held_out(0.92, 0.5, 1.0))).passed
+
+
+def test_indrnn_adding_needs_every_cell_but_tanh_to_learn() -> None:
+    stays, learns = held_out(0.9, 0.95, 1.0), held_out(0.1, 0.2, 0.3)
+    judge = INDRNN_ADDING.judge
+    assert judge([stays, learns, learns, learns]).passed
+    assert not judge([stays, learns, held_out(0.1, 0.9, 0.3), learns]).passed
+    assert not judge([learns, learns, learns, learns]).passed
+
+
+def long_numbers(ratio: float, horizon: float) -> list[Numbers]:
+    return [{"ratio": ratio, "horizon": horizon, "length": 1000.0}] * 3
+
+
+def test_indrnn_long_needs_the_lstm_cut_off_and_indrnn_reaching_back() -> None:
+    judge = INDRNN_LONG.judge
+    assert judge(pair(long_numbers(0.0, 11), long_numbers(20.0, 1000))).passed
+    assert not judge(pair(long_numbers(1e-5, 300), long_numbers(20.0, 1000))).passed
+    assert not judge(pair(long_numbers(0.0, 11), long_numbers(20.0, 400))).passed
+
+
+def copy_run(late: float, held: float) -> Numbers:
+    baseline = 0.1733
+    return {
+        "first_loss": 2.2,
+        "late_loss": late * baseline,
+        "eval_loss": held * baseline,
+        "baseline": baseline,
+    }
+
+
+def test_lstm_copy_needs_the_loss_at_the_baseline() -> None:
+    judge = LSTM_COPY.judge
+    assert judge([[copy_run(1.01, 1.0)] * 3]).passed
+    assert not judge([[copy_run(1.01, 1.0)] * 2 + [copy_run(0.5, 0.4)]]).passed  # it learned
+    assert not judge([[copy_run(1.4, 1.3)] * 3]).passed  # not yet down to the baseline
+
+
+def test_training_reads_the_losses_and_the_summary() -> None:
+    result = gradcore.run(small_spec(steps=4))
+    numbers = training(result)
+    losses = result.loss.loss
+    assert numbers == {
+        "diverged": 0.0,
+        "first_loss": losses[0],
+        "late_loss": (losses[2] + losses[3]) / 2,
+        "eval_loss": result.summary.eval_loss,
+        "baseline": 1 / 6,
+    }
