@@ -25,8 +25,8 @@ def judge(table: Table) -> Verdict:
     )
     measured = (
         f"T={length:.0f}: LSTM ratio {spread(column(lstm, 'ratio'))}, horizon "
-        f"{spread(column(lstm, 'horizon'))}; IndRNN ratio {spread(column(indrnn, 'ratio'))}, "
-        f"horizon {spread(column(indrnn, 'horizon'))}"
+        f"{spread(column(lstm, 'horizon'), 4)}; IndRNN ratio {spread(column(indrnn, 'ratio'))}, "
+        f"horizon {spread(column(indrnn, 'horizon'), 4)}"
     )
     return Verdict(passed, measured)
 
