@@ -39,7 +39,7 @@ INDRNN_ADDING = Reproduction(
     citation="Li, Li, Cook, Zhu, Gao 2018 (IndRNN), adding table",
     expected=f"on every seed the IRNN's, LSTM's and two-layer IndRNN's held-out MSE is at most "
     f"{LEARNED_MAX:g} of the baseline and the tanh RNN's at least {STUCK_MIN:g} of it (cpu: "
-    f"T = 50, 4,000 Adam steps)",
+    f"T = 100, 64 units, 4,000 Adam steps)",
     plans={"cpu": plans(CPU), "paper": plans(PAPER)},
     measure=training,
     judge=judge,
