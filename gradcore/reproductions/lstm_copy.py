@@ -30,7 +30,7 @@ def judge(table: Table) -> Verdict:
     measured = (
         f"baseline {spread(column(runs, 'baseline'), 4)}; first loss "
         f"{spread(column(runs, 'first_loss'))}; mean loss over the second half "
-        f"{spread(late, 3)} x baseline; held-out {spread(held_out, 3)} x baseline"
+        f"{spread(late, 4)} x baseline; held-out {spread(held_out, 4)} x baseline"
     )
     return Verdict(passed, measured)
 
