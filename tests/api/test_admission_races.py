@@ -8,6 +8,7 @@ import multiprocessing
 import os
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -21,6 +22,7 @@ from tests.support.waits import scaled
 
 # Forked, not spawned: the children need no fresh import of torch, so a test takes seconds.
 FORK = multiprocessing.get_context("fork")
+pytestmark = pytest.mark.processes
 PROCESSES = 4
 Request = tuple[str, dict[str, Any], dict[str, str]]  # path, body, headers
 

@@ -56,6 +56,7 @@ def test_specs_under_the_cost_limit_but_over_memory_are_refused(
     assert client.get(LIST).json()["items"] == []
 
 
+@pytest.mark.slow
 def test_a_spec_just_under_the_limit_is_admitted_and_runs(
     tmp_path: Path, broker_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

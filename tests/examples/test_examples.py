@@ -30,7 +30,7 @@ def first_curve(name: str) -> list[float]:
     return result.hidden_grad.norm[0][0]
 
 
-@pytest.mark.parametrize("length", [100, 300])
+@pytest.mark.parametrize("length", [100, pytest.param(300, marks=pytest.mark.slow)])
 def test_tanh_vanishes_at_init_while_irnn_and_indrnn_keep_the_gradient(length: int) -> None:
     tanh, irnn, indrnn = (
         first_curve(f"adding_{cell}_T{length}.json") for cell in ("tanh", "irnn", "indrnn")
