@@ -38,9 +38,10 @@ from tests.support.stack import (
     submit,
     wait_for,
 )
+from tests.support.waits import scaled
 
 pytestmark = [
-    pytest.mark.timeout(240),
+    pytest.mark.timeout(scaled(240)),
     pytest.mark.skipif(not redis_reachable(REAL_REDIS_URL), reason=f"no Redis at {REAL_REDIS_URL}"),
 ]
 # W_hh = 3I with ReLU overflows at once.
@@ -94,7 +95,7 @@ class FaultyStack:
             return store.get_job(session, job_id)
 
     def wait_job(self, job_id: str, done, timeout: float = 90.0) -> Job:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while time.monotonic() < deadline:
             job = self.job(job_id)
             if done(job):
