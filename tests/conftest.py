@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
+from tests.support.waits import scaled
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,6 +25,14 @@ def testclient_host() -> Iterator[None]:
 # Folders whose every test starts real processes (uvicorn, Celery workers, run processes).
 PROCESS_FOLDERS = ("e2e", "live", "worker")
 TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # The default time limit of a test (pyproject's `timeout`) scales like every wait, so a
+    # loaded machine that sets GRADFLOW_TEST_TIMEOUT_SCALE gets longer limits too.
+    if config.getoption("timeout", None) is None and "PYTEST_TIMEOUT" not in os.environ:
+        config.option.timeout = scaled(float(config.getini("timeout")))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

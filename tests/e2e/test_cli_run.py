@@ -11,8 +11,9 @@ import pytest
 
 from gradcore.result import ExperimentResult
 from tests.support.specs import TINY_SPEC
+from tests.support.waits import scaled
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(scaled(120))
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

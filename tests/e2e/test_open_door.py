@@ -15,9 +15,9 @@ from jobs import keys
 from jobs.db import init_db, make_engine
 from jobs.settings import Settings
 from tests.support.stack import READY_TIMEOUT_S, free_port, service_env
-from tests.support.waits import wait_until
+from tests.support.waits import scaled, wait_until
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(scaled(180))
 
 
 def _uvicorn(data_dir: Path, **env: str) -> tuple[subprocess.Popen, int]:

@@ -11,9 +11,10 @@ import pytest
 from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 from tests.support.served import check_small_experiment
 from tests.support.stack import REAL_REDIS_URL, redis_reachable
+from tests.support.waits import scaled
 
 pytestmark = [
-    pytest.mark.timeout(180),
+    pytest.mark.timeout(scaled(180)),
     pytest.mark.skipif(
         not postgres_reachable(),
         reason=f"no PostgreSQL at {POSTGRES_URL} (set GRADFLOW_TEST_POSTGRES_URL)",

@@ -8,9 +8,10 @@ import pytest
 from tests.support.served import check_small_experiment
 from tests.support.specs import LONG_SPEC, TINY_SPEC
 from tests.support.stack import REAL_REDIS_URL, redis_reachable, submit, wait_for
+from tests.support.waits import scaled
 
 pytestmark = [
-    pytest.mark.timeout(180),
+    pytest.mark.timeout(scaled(180)),
     pytest.mark.skipif(
         not redis_reachable(REAL_REDIS_URL),
         reason=f"no Redis at {REAL_REDIS_URL} (set GRADFLOW_TEST_REDIS_URL to use another)",

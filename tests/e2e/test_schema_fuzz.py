@@ -30,7 +30,7 @@ from tests.support.stack import (
 from tests.support.waits import scaled
 
 pytestmark = [
-    pytest.mark.timeout(300),
+    pytest.mark.timeout(scaled(300)),
     pytest.mark.skipif(not redis_reachable(REAL_REDIS_URL), reason=f"no Redis at {REAL_REDIS_URL}"),
 ]
 CONFIG = Path(__file__).with_name("schemathesis.toml")

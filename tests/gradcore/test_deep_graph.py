@@ -16,12 +16,13 @@ from gradcore.result import Progress
 from gradcore.spec import LIMITS
 from gradcore.stack import CALLER_STACK_DEPTH, call_with_stack, graph_depth
 from tests.gradcore.helpers import small_spec
+from tests.support.waits import scaled
 
 
 # About 9 s for its probed step idle; the run stops before a second step, so the held-out
 # evaluation (at T = 10,020, most of a completed run's time here) is skipped.
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(scaled(900))
 def test_the_deepest_admitted_graph_trains_with_its_probe() -> None:
     # copy runs the longest sequences (seq_len + 20) and keeps every layer's whole sequence.
     spec = small_spec(
