@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from gradcore.result import (
-    DynamicsTrace,
-    GradNormTrace,
-    HessianFreeTrace,
-    HiddenGradTrace,
-    LossTrace,
-    Summary,
-    WeightChangeTrace,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
 )
+
+from gradcore.result import ExperimentResult, Summary
 from gradcore.spec import Cell, ExperimentSpec, Task
 from jobs.models import Job
 from jobs.result_view import RESULT_FIELDS
@@ -177,22 +177,26 @@ class ExperimentOut(ExperimentBrief):
         )
 
 
-class ResultOut(BaseModel):
-    """GET .../results: the parts asked for by `fields` (absent when not asked), cut as asked.
-    A running job's result holds what its run has stored so far."""
-
-    loss: LossTrace | None = None
-    grad_norm: GradNormTrace | None = None
-    hidden_grad: HiddenGradTrace | None = None
-    weight_change: WeightChangeTrace | None = None
-    summary: Summary | None = Field(None, description="null until the run has finished")
-    dynamics: DynamicsTrace | None = None
-    hessian_free: HessianFreeTrace | None = None
-    partial: bool = Field(description="the run is still going: later reads may return more")
-    last_step: int | None = Field(
-        description="the last training step stored (null: none yet); a poller passes "
-        "step_from = last_step + 1 to get only what is new"
-    )
+# GET .../results: every part of gradcore's result, each absent when `fields` does not ask for
+# it (and the summary null until the run has finished), then how far the run has come. Built
+# from ExperimentResult, so a part added to the result is served without a second list here.
+ResultOut = create_model(
+    "ResultOut",
+    __doc__="GET .../results: the parts asked for by `fields` (absent when not asked), cut as "
+    "asked. A running job's result holds what its run has stored so far.",
+    **{
+        name: (field.annotation | None, Field(None, description=field.description))
+        for name, field in ExperimentResult.model_fields.items()
+    },
+    partial=(bool, Field(description="the run is still going: later reads may return more")),
+    last_step=(
+        int | None,
+        Field(
+            description="the last training step stored (null: none yet); a poller passes "
+            "step_from = last_step + 1 to get only what is new"
+        ),
+    ),
+)
 
 
 class ExperimentPage(BaseModel):
