@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	sh scripts/browser-deps.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 # The units that start no process: gradcore, the API in-process, the CLI, the layer rule.
 test-fast: $(STAMP)
