@@ -14,13 +14,18 @@ from gradcore.reproductions.adding import (
 from gradcore.reproductions.base import Plan, Reproduction, Table, Verdict, spread
 from gradcore.reproductions.measures import training
 
-ONE_LAYER = ["tanh", "irnn", "lstm"]
-NAMES = [*ONE_LAYER, "indrnn"]
+NAMES = ["tanh", "irnn", "lstm", "indrnn"]
 
 
-def plans(base: dict[str, object]) -> tuple[Plan, Plan]:
-    # The paper's IndRNN has two layers; the other cells one.
-    return Plan(base, {"cell": ONE_LAYER}), Plan({**base, "cell": "indrnn"}, {"num_layers": [2]})
+def plans(base: dict[str, object]) -> tuple[Plan, Plan, Plan]:
+    # The paper's IndRNN has two layers; the other cells one. The LSTM starts with a forget-gate
+    # bias of 1, the standard practice: at a bias of 0 its gates halve the memory at each step and
+    # at T = 100 one cpu seed of three has not left the baseline after 4,000 steps.
+    return (
+        Plan(base, {"cell": ["tanh", "irnn"]}),
+        Plan({**base, "cell": "lstm"}, {"init.forget_bias": [1.0]}),
+        Plan({**base, "cell": "indrnn"}, {"num_layers": [2]}),
+    )
 
 
 def judge(table: Table) -> Verdict:
@@ -38,8 +43,9 @@ INDRNN_ADDING = Reproduction(
     claim="On the adding problem at T = 100 every cell but the tanh RNN converges.",
     citation="Li, Li, Cook, Zhu, Gao 2018 (IndRNN), adding table",
     expected=f"on every seed the IRNN's, LSTM's and two-layer IndRNN's held-out MSE is at most "
-    f"{LEARNED_MAX:g} of the baseline and the tanh RNN's at least {STUCK_MIN:g} of it (cpu: "
-    f"T = 100, 64 units, 4,000 Adam steps)",
+    f"{LEARNED_MAX:g} of the baseline and the tanh RNN's at least {STUCK_MIN:g} of it; the LSTM "
+    f"starts with a forget-gate bias of 1, the standard practice of Gers et al. 2000 and "
+    f"Jozefowicz et al. 2015 (cpu: T = 100, 64 units, 4,000 Adam steps)",
     plans={"cpu": plans(CPU), "paper": plans(PAPER)},
     measure=training,
     judge=judge,

@@ -140,6 +140,17 @@ def test_indrnn_adding_needs_every_cell_but_tanh_to_learn() -> None:
     assert not judge([learns, learns, learns, learns]).passed
 
 
+@pytest.mark.parametrize("scale", SCALES)
+def test_indrnn_adding_gives_the_lstm_alone_a_forget_bias_and_shares_the_irnn_runs(
+    scale: str,
+) -> None:
+    points = [point[0] for point in specs(INDRNN_ADDING, scale, seeds=1)]
+    assert [spec.cell for spec in points] == ["tanh", "irnn", "lstm", "indrnn"]
+    assert [spec.init.forget_bias for spec in points] == [None, None, 1.0, None]
+    shared = {spec for point in specs(IRNN_ADDING, scale, seeds=1) for spec in point}
+    assert set(points[:2]) <= shared  # the tanh and IRNN runs are irnn_adding's
+
+
 def long_numbers(ratio: float, horizon: float) -> list[Numbers]:
     return [{"ratio": ratio, "horizon": horizon, "length": 1000.0}] * 3
 
