@@ -26,6 +26,7 @@ from jobs import store, traces
 from jobs.db import init_db, make_engine
 from jobs.models import Job
 from jobs.settings import Settings
+from jobs.statuses import ACTIVE_STATUSES
 from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
 from tests.support.specs import LONG_SPEC, MEDIUM_SPEC, RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
 from tests.support.stack import (
@@ -121,6 +122,18 @@ class FaultyStack:
     def logs(self) -> str:
         return self.stack.logs()
 
+    def restore(self) -> None:
+        """Start whatever is down and cancel what still runs: the state every test begins in."""
+        for name in ("api", *WORKERS):
+            if not any(c.name == name and c.process.poll() is None for c in self.stack.children):
+                self.start(name)
+        self.stack._wait_ready(self.client)
+        for status in ACTIVE_STATUSES:
+            for job in self.client.get("/v1/experiments", params={"status": status}).json()[
+                "items"
+            ]:
+                self.client.post(f"/v1/experiments/{job['id']}/cancel")
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def faulty(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyStack]:
@@ -144,6 +157,14 @@ def faulty(request, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faulty
             faulty.start(name)
         stack._wait_ready(faulty.client)
         yield faulty
+
+
+@pytest.fixture(autouse=True)
+def restored(faulty: FaultyStack) -> Iterator[None]:
+    """After each test, even one that failed half-way, the stack is whole and idle again, so a
+    slow or failed test cannot fail the next."""
+    yield
+    faulty.restore()
 
 
 def test_two_workers_run_a_batch_each_job_exactly_once(faulty: FaultyStack) -> None:
