@@ -11,12 +11,12 @@ from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect
+
+from jobs.locks import begin_locked
 
 # What a database made before the schema had revisions is at (it has tables, no version).
 BEFORE_REVISIONS = "0001"
-# pg_advisory_xact_lock's key: any fixed number that nothing else on the server locks with.
-POSTGRES_LOCK_KEY = 0x67726164666C6F77  # "gradflow"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -49,7 +49,8 @@ def locked_transaction(engine: Engine) -> Iterator[Connection]:
             # afterwards rather than pooled with foreign keys off.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         try:
-            _lock(connection)
+            # The other process starting at once waits here until this one's upgrade commits.
+            begin_locked(connection, "migrations")
             yield connection
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
@@ -59,15 +60,3 @@ def locked_transaction(engine: Engine) -> Iterator[Connection]:
         finally:
             if sqlite:
                 connection.invalidate()
-
-
-def _lock(connection: Connection) -> None:
-    """Begin the transaction with a lock that the other process waits for; the lock goes with
-    the transaction."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
-    elif connection.dialect.name == "sqlite":
-        # Takes the write lock now rather than at the first write, so that two processes never
-        # both read "no tables yet"; the other waits out the busy timeout (jobs/db.py).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    # Other databases SQLAlchemy reaches run unlocked: start the API and workers one by one.

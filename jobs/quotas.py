@@ -8,37 +8,18 @@ once can never both fit under a limit that only one of them fits under.
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from jobs.locks import begin_locked
 from jobs.models import Job, Submission
 from jobs.statuses import ACTIVE_STATUSES
 
 
 def hold(session: Session, owner: str | None) -> None:
     """Call first in a transaction: lock out other admissions for `owner` (None: the keyless
-    service) until this one ends.
-
-    PostgreSQL: a transaction-scoped advisory lock on the owner, so other keys go on in
-    parallel. SQLite: its write lock, taken now (`BEGIN IMMEDIATE`) rather than at the first
-    insert, after the counts were read; SQLite has no finer lock, and an admission holds it
-    for milliseconds. Other databases SQLAlchemy reaches admit unlocked, as jobs/migrate.py
-    migrates unlocked there.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_lock_id(owner))))
-    elif dialect == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))
-
-
-def _lock_id(owner: str | None) -> int:
-    # Advisory locks are named by a signed 64-bit integer; keys whose hashes collide only wait
-    # on each other.
-    digest = hashlib.sha256(f"gradflow-admission:{owner or ''}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    service) until this one ends (jobs/locks.py; on PostgreSQL other keys go on in parallel)."""
+    begin_locked(session, f"admission:{owner or ''}")
 
 
 def active_jobs(session: Session, owner: str) -> int:
