@@ -1,9 +1,12 @@
-// The dashboard's shell: routes (#/, #/experiments/<id>, #/sweeps/<id>) and the home page with
-// the submission form, built from GET /v1/meta so it always offers what the server accepts.
+// The dashboard's shell: routes (#/, #/experiments/<id>, #/sweeps/<id>, #/compare/<id>,<id>...)
+// and the home page with the submission form, built from GET /v1/meta so it always offers what
+// the server accepts.
 
 import { api, apiKey, meta as readMeta, setApiKey } from "./api.js";
 import { showExperiment } from "./experiment.js";
-import { badge, html } from "./html.js";
+import { showCompare } from "./compare.js";
+import { html } from "./html.js";
+import { experimentTable, summaries, sweepTable, wireLists } from "./lists.js";
 import { showSweep } from "./sweep.js";
 
 const main = document.querySelector("main");
@@ -70,9 +73,12 @@ function formField(meta, [path, label, choices]) {
 }
 
 async function showHome(signal) {
-  const [meta, jobs, sweeps] = await Promise.all([
+  const [meta, jobs, sweepPage] = await Promise.all([
     readMeta(), api("/v1/experiments?limit=15"), api("/v1/sweeps?limit=8"),
   ]);
+  // The lists carry no outcomes: the ended runs' summaries and the sweeps' members hold them.
+  const [outcomes, sweeps] = await Promise.all([summaries(jobs.items, meta.final_statuses),
+    Promise.all(sweepPage.items.map((s) => api(`/v1/sweeps/${s.id}`)))]);
   main.innerHTML = html`
     <section class="panel"><h2>New experiment</h2>
       <form id="spec-form"><div class="fields">${FIELDS.map((f) => formField(meta, f))}</div>
@@ -84,8 +90,9 @@ async function showHome(signal) {
         </details>
         <button type="submit">Submit experiment</button> <output class="error"></output>
       </form></section>
-    <section class="panel"><h2>Experiments</h2>${experimentTable(jobs.items)}</section>
-    <section class="panel"><h2>Sweeps</h2>${sweepTable(sweeps.items)}</section>`;
+    <section class="panel lists"><h2>Experiments</h2>${experimentTable(jobs.items, outcomes)}</section>
+    <section class="panel lists"><h2>Sweeps</h2>${sweepTable(sweeps)}</section>`;
+  main.querySelectorAll(".lists").forEach(wireLists);
   const form = main.querySelector("#spec-form");
   const error = form.querySelector(".error");
   const refresh = () => {
@@ -127,34 +134,16 @@ async function showHome(signal) {
   }
 }
 
-function experimentTable(items) {
-  if (!items.length) return html`<p>None yet.</p>`;
-  const rows = items.map((j) => html`<tr data-id="${j.id}"><td><a href="#/experiments/${j.id}">${j.id.slice(0, 8)}</a></td>
-    <td>${j.spec.cell}</td><td>${j.spec.task}</td><td>${j.spec.seq_len}</td><td>${j.spec.hidden_size}</td>
-    <td>${j.spec.clipping.mode}</td><td>${badge(j.status)}</td><td><progress value="${j.progress.fraction}"></progress></td>
-    <td>${new Date(j.created_at).toLocaleString()}</td></tr>`);
-  return html`<table class="list"><tr><th>id</th><th>cell</th><th>task</th><th>T</th><th>hidden</th>
-    <th>clipping</th><th>status</th><th>progress</th><th>created</th></tr>${rows}</table>`;
-}
-
-function sweepTable(items) {
-  if (!items.length) return html`<p>None yet.</p>`;
-  const rows = items.map((s) => html`<tr><td><a href="#/sweeps/${s.id}">${s.id.slice(0, 8)}</a></td>
-    <td>${Object.entries(s.grid).map(([k, v]) => `${k}: ${v.map((x) => JSON.stringify(x)).join(", ")}`).join("; ")}</td>
-    <td>${s.seeds}</td><td>${s.size}</td><td>${new Date(s.created_at).toLocaleString()}</td></tr>`);
-  return html`<table class="list"><tr><th>id</th><th>grid</th><th>seeds</th><th>experiments</th>
-    <th>created</th></tr>${rows}</table>`;
-}
-
 async function route() {
   leaving.abort();
   leaving = new AbortController();
   const signal = leaving.signal;
-  const [, kind, id] = location.hash.match(/^#\/(experiments|sweeps)\/(\w+)/) || [];
+  const [, kind, id] = location.hash.match(/^#\/(experiments|sweeps|compare)\/([\w,]+)/) || [];
   document.body.dataset.page = kind || "home";
   try {
     if (kind === "experiments") await showExperiment(main, id, signal);
     else if (kind === "sweeps") await showSweep(main, id, signal);
+    else if (kind === "compare") await showCompare(main, id.split(","), signal);
     else await showHome(signal);
     if (!signal.aborted) document.body.dataset.ready = kind || "home";
   } catch (error) {

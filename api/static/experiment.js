@@ -81,7 +81,14 @@ export async function showExperiment(main, id, signal) {
   } else {
     actions.innerHTML = html`<span class="error">${job.error || "ended without results"}</span>`;
   }
+  // A chosen step range is fetched at full resolution from now on.
+  if (result) {
+    charts.fetchWindow = ({ from, to }) => {
+      const range = `${from != null ? `&step_from=${from}` : ""}${to != null ? `&step_to=${to}` : ""}`;
+      return api(`/v1/experiments/${id}/results?max_points=${MAX_POINTS}${range}`);
+    };
+  }
   // The stored result, thinned by the server as for any finished run, replaces what the stream
   // brought, so this page equals one opened after the end.
-  charts.update(result, job.summary, true);
+  await charts.update(result, job.summary, true);
 }

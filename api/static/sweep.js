@@ -2,7 +2,8 @@
 // every point, curve and row leads to the experiment behind it.
 
 import { api, follow, meta as readMeta } from "./api.js";
-import { extent, lineChart, PALETTE } from "./charts.js";
+import { extent } from "./axis.js";
+import { lineChart, PALETTE } from "./charts.js";
 import { badge, html } from "./html.js";
 
 const open = (id) => { location.hash = `#/experiments/${id}`; };
@@ -40,8 +41,61 @@ async function drawScalar(figure, id, metric, x) {
   });
 }
 
-async function drawCurves(container, id) {
+// The scalar metric that tells the combinations apart best: the one whose combination means
+// vary most against how much seeds vary within a combination (between- over within-combination
+// variance); with one seed each, the one whose means spread most relative to their size. A
+// metric on which every combination sits at the same value up to noise (a loss at the baseline)
+// loses to one that changes with the grid (often the horizon).
+export function telling(sweep, metrics) {
+  let best = { metric: metrics[0], score: -1 };
+  for (const metric of metrics.filter((m) => m !== "baseline_loss")) {
+    const ended = sweep.experiments.filter((e) => e.summary?.[metric] != null);
+    const groups = [...Map.groupBy(ended, (e) => JSON.stringify(e.values)).values()]
+      .map((g) => g.map((e) => e.summary[metric]));
+    if (!groups.length) continue;
+    const score = separation(groups);
+    if (score > best.score) best = { metric, score };
+  }
+  return best.metric;
+}
+
+const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+const variance = (values) => mean(values.map((v) => (v - mean(values)) ** 2));
+
+function separation(groups) {
+  const means = groups.map(mean);
+  const seeded = groups.filter((g) => g.length > 1);
+  if (!seeded.length) {
+    const [low, high] = extent(means);
+    const size = Math.max(Math.abs(low), Math.abs(high));
+    return size > 0 ? (high - low) / size : 0;
+  }
+  const between = variance(means);
+  const within = mean(seeded.map(variance));
+  if (between === 0) return 0;
+  return within === 0 ? Infinity : between / within;
+}
+
+// Every combination's mean curve in one chart, by time step t or by distance from the end t - T.
+function drawOverlay(figure, curves, byEnd) {
+  figure.replaceChildren();
+  lineChart(figure, { title: "|dL/dh_t| at the last probe, every combination (mean over seeds, log10)",
+    xLabel: byEnd ? "distance from the end t − T" : "time step t", hoverName: byEnd ? "t − T" : "t",
+    yLabel: "|dL/dh_t|", logY: true, integerX: true,
+    series: curves.map((curve, k) => {
+      const length = curve.mean_log10.length;
+      return { name: curve.label, color: PALETTE[k % PALETTE.length],
+        x: curve.mean_log10.map((_, i) => (byEnd ? i + 1 - length : i + 1)), y: curve.mean_log10.map((v) => 10 ** v) };
+    }) });
+}
+
+async function drawCurves(main, id) {
   const data = await api(`/v1/sweeps/${id}/compare?metric=hidden_grad`);
+  const overlay = main.querySelector('[data-chart="sweep-overlay"]');
+  const byEnd = main.querySelector(".by-end");
+  byEnd.onchange = () => drawOverlay(overlay, data.curves, byEnd.checked);
+  drawOverlay(overlay, data.curves, byEnd.checked);
+  const container = main.querySelector(".small-multiples");
   container.replaceChildren();
   // One y range for every small chart, so they compare side by side.
   const lows = data.curves.flatMap((c) => c.mean_log10.map((m, i) => m - c.std_log10[i]));
@@ -69,14 +123,19 @@ export async function showSweep(main, id, signal) {
   const [meta, first] = await Promise.all([readMeta(), api(`/v1/sweeps/${id}`)]);
   let sweep = first;
   const axes = Object.keys(sweep.grid);
+  const chosen = telling(sweep, meta.sweep_metrics);
   main.innerHTML = html`<section class="panel"><h2>Sweep over ${axes.join(", ")}, ${sweep.seeds} seed(s), ${sweep.size} experiments</h2>
     <p class="ident">sweep ${sweep.id}</p><p class="progress-line"></p><p class="stream-error error"></p>
     <p class="actions"></p></section>
     <section class="panel"><h2>Comparison</h2><div class="controls">
-      <label>metric <select class="metric">${meta.sweep_metrics.map((m) => html`<option>${m}</option>`)}</select></label>
+      <label>metric <select class="metric">${meta.sweep_metrics.map((m) =>
+        html`<option ${m === chosen ? "selected" : ""}>${m}</option>`)}</select></label>
       <label>across <select class="axis">${axes.map((a) => html`<option>${a}</option>`)}</select></label>
     </div><div class="charts"><figure class="chart wide" data-chart="compare"></figure></div></section>
-    <section class="panel"><h2>|dL/dh_t| at the last probe, per combination</h2><div class="charts small-multiples"></div></section>
+    <section class="panel"><h2>|dL/dh_t| at the last probe, per combination</h2>
+      <div class="controls"><label class="inline"><input type="checkbox" class="by-end"> align at the end of the sequence (t − T)</label></div>
+      <div class="charts"><figure class="chart wide" data-chart="sweep-overlay"></figure></div>
+      <div class="charts small-multiples"></div></section>
     <section class="panel"><h2>Experiments</h2><div class="members"></div></section>`;
   const line = main.querySelector(".progress-line");
   const render = () => {
@@ -92,7 +151,11 @@ export async function showSweep(main, id, signal) {
   const axis = main.querySelector(".axis");
   const figure = main.querySelector('[data-chart="compare"]');
   const redraw = () => drawScalar(figure, id, metric.value, axis.value);
-  metric.onchange = axis.onchange = redraw;
+  metric.onchange = () => {
+    metric.dataset.touched = "yes";
+    redraw();
+  };
+  axis.onchange = redraw;
   render();
   if (sweep.status === "active") {
     const actions = main.querySelector(".actions");
@@ -110,6 +173,8 @@ export async function showSweep(main, id, signal) {
     });
     if (signal.aborted) return;
   }
+  // Ended: the metric that varies most across the finished runs, unless the reader chose one.
+  if (!metric.dataset.touched) metric.value = telling(sweep, meta.sweep_metrics);
   await redraw();
-  await drawCurves(main.querySelector(".small-multiples"), id);
+  await drawCurves(main, id);
 }
