@@ -45,7 +45,7 @@ export function format(value) {
 }
 
 const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
-export const power = (k) => `10${[...String(k)].map((c) => SUPERSCRIPT[c]).join("")}`;
+const power = (k) => `10${[...String(k)].map((c) => SUPERSCRIPT[c]).join("")}`;
 
 // Ticks of a log10 range as {at (log10 units), label, decade?}: every whole power of ten (these
 // carry `decade`) when the range holds two or more; otherwise 1, 2 and 5 (or every digit) times
@@ -66,12 +66,13 @@ export function logTicks(low, high) {
     }
     if (ticks.length >= 3) return ticks;
   }
-  return niceTicks(low, high).map((at) => ({ at, label: format(10 ** at) }));
+  // Less than a digit's step: round values, as on a linear axis.
+  return niceTicks(10 ** low, 10 ** high).filter((v) => v > 0).map((v) => ({ at: Math.log10(v), label: format(v) }));
 }
 
 // A one-value range widened to show it in context: by a tenth of its size, by one unit when it
 // is zero; `floor` (e.g. 0 for training steps) is not crossed when the value is at or above it.
-export function padDomain([low, high], floor = null) {
+function padDomain([low, high], floor = null) {
   if (high > low) return [low, high];
   const pad = Math.abs(low) / 10 || 1;
   const start = floor != null && low >= floor ? Math.max(floor, low - pad) : low - pad;

@@ -8,8 +8,10 @@ import { dragZoom, hoverLines } from "./hover.js";
 
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
   "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+// The options of every chart over training steps.
+export const STEP_AXIS = { xLabel: "training step", hoverName: "step", integerX: true, xFloor: 0 };
 
-export function legend(container, entries) {
+function legend(container, entries) {
   const list = document.createElement("div");
   list.className = "legend";
   for (const { name, color, dash } of entries) {
@@ -25,7 +27,7 @@ export function legend(container, entries) {
 
 // The exponential moving average TensorBoard draws: weight in [0, 1), debiased so that the
 // first values are not pulled towards zero. Gaps (null, NaN) stay gaps and do not count.
-export function ema(values, weight) {
+function ema(values, weight) {
   let last = 0;
   let count = 0;
   return values.map((v) => {

@@ -2,11 +2,9 @@
 // each named by its label (its name, or the spec fields in which it differs from the others).
 
 import { api } from "./api.js";
-import { lineChart, PALETTE } from "./charts.js";
+import { lineChart, PALETTE, STEP_AXIS } from "./charts.js";
 import { MAX_POINTS } from "./experiment_charts.js";
 import { badge, html } from "./html.js";
-
-const STEPS = { xLabel: "training step", hoverName: "step", integerX: true, xFloor: 0 };
 
 function runsTable(data) {
   const rows = data.runs.map((run, k) => html`<tr class="clickable" data-id="${run.id}">
@@ -36,11 +34,11 @@ function draw(main, data, choices) {
       color: PALETTE[k % PALETTE.length] })),
   });
   const smoothing = choices.smoothing;
-  lineChart(figures["compare-loss"], { ...STEPS, title: "training loss", yLabel: "loss", logY: choices.logLoss,
+  lineChart(figures["compare-loss"], { ...STEP_AXIS, title: "training loss", yLabel: "loss", logY: choices.logLoss,
     smoothing, series: perRun(data, data.loss) });
-  lineChart(figures["compare-grad-norm"], { ...STEPS, title: "gradient norm (before clipping)", yLabel: "‖g‖",
+  lineChart(figures["compare-grad-norm"], { ...STEP_AXIS, title: "gradient norm (before clipping)", yLabel: "‖g‖",
     logY: true, smoothing, series: perRun(data, data.grad_norm) });
-  lineChart(figures["compare-horizon"], { ...STEPS, title: "gradient horizon at each probe",
+  lineChart(figures["compare-horizon"], { ...STEP_AXIS, title: "gradient horizon at each probe",
     yLabel: "horizon (time steps)", series: perRun(data, data.horizon) });
 }
 

@@ -2,7 +2,7 @@
 // chose (the ticked probes, the step range, the smoothing, the loss axis) is kept across redraws.
 // Once the run has ended, a step range is fetched from the server at full resolution.
 
-import { lineChart, PALETTE } from "./charts.js";
+import { lineChart, PALETTE, STEP_AXIS } from "./charts.js";
 import { heatmap } from "./heatmap.js";
 import { html } from "./html.js";
 import { view } from "./traces.js";
@@ -11,9 +11,6 @@ import { view } from "./traces.js";
 export const MAX_POINTS = 400;
 const CHARTS = ["heatmap", "curves", "loss", "metric", "grad-norm", "weight-change"];
 const LAYER = 0;
-// Options shared by the charts over training steps.
-const STEPS = { xLabel: "training step", hoverName: "step", integerX: true, xFloor: 0 };
-
 export class ExperimentCharts {
   // `entries`: GET /v1/meta's result_entries, how the result's parts grow.
   constructor(grid, entries) {
@@ -25,7 +22,8 @@ export class ExperimentCharts {
       <label>smoothing <input type="range" class="smoothing" min="0" max="0.99" step="0.01" value="0"></label>
       <output class="smoothing-value">off</output>
       <label class="inline"><input type="checkbox" class="log-loss"> log loss axis</label>
-      <span class="hint">drag across a chart over training steps to zoom</span></div>
+      <span class="hint">drag across a chart over training steps to zoom</span>
+      <output class="error window-error"></output></div>
       <p class="divergence-note error hidden"></p>`;
     this.figures = {};
     for (const name of CHARTS) {
@@ -35,6 +33,7 @@ export class ExperimentCharts {
       this.figures[name] = grid.appendChild(figure);
     }
     this.note = grid.querySelector(".divergence-note");
+    this.windowError = grid.querySelector(".window-error");
     this.picker = document.createElement("div");
     this.picker.className = "probe-picker";
     // Steps of the probes the reader ticked; null until they tick one: the first, the middle
@@ -80,10 +79,16 @@ export class ExperimentCharts {
     const asked = { from, to };
     this.range = asked;
     this.window = null;
+    this.windowError.textContent = "";
     if (this.fetchWindow && (from != null || to != null)) {
-      const window = await this.fetchWindow(asked);
-      if (this.range !== asked) return; // a later choice replaced this one meanwhile
-      this.window = window;
+      try {
+        const window = await this.fetchWindow(asked);
+        if (this.range !== asked) return; // a later choice replaced this one meanwhile
+        this.window = window;
+      } catch (error) {
+        // The thinned traces held still cover the range.
+        this.windowError.textContent = `full resolution unavailable: ${error.message}`;
+      }
     }
     this.draw();
   }
@@ -158,7 +163,7 @@ export class ExperimentCharts {
     const baseline = this.summary ? [{ y: this.summary.baseline_loss, name: "memoryless baseline" }] : [];
     const at = this.summary?.diverged_at;
     const diverged = at != null ? [{ x: at, name: `diverged at step ${at}`, kind: "divergence" }] : [];
-    const common = { ...STEPS, smoothing: this.smoothing, onZoom: ([from, to]) =>
+    const common = { ...STEP_AXIS, smoothing: this.smoothing, onZoom: ([from, to]) =>
       this.zoom(Math.max(0, Math.floor(from)), Math.ceil(to)) };
     lineChart(this.figures.loss, { ...common, title: "training loss against the task baseline",
       yLabel: "loss", logY: this.logLoss, series: [{ name: "loss", x: loss.step, y: loss.loss }],

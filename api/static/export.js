@@ -25,7 +25,7 @@ export function svgText(svg) {
   return new XMLSerializer().serializeToString(copy);
 }
 
-export const svgDataUrl = (svg) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(svg))}`;
+const svgDataUrl = (svg) => `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(svg))}`;
 
 // A PNG of the SVG at `scale` times its size, as a data: URL.
 export async function pngDataUrl(svg, scale = 2) {

@@ -5,7 +5,7 @@
 import { node } from "./axis.js";
 
 // The read-out's number: four significant digits, enough to tell curves apart.
-export const readout = (value) => (value == null ? "–" : String(Number(value.toPrecision(4))));
+const readout = (value) => (value == null ? "–" : String(Number(value.toPrecision(4))));
 
 function pointer(svg, event) {
   const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(svg.getScreenCTM().inverse());

@@ -8,7 +8,7 @@ import { badge, html } from "./html.js";
 export const selected = new Set();
 
 const number = (v) => (v == null ? "–" : Number.isInteger(v) ? String(v) : v.toPrecision(4));
-export const horizonOf = (summary) => summary?.gradient_horizon?.at(-1)?.[0] ?? null;
+const horizonOf = (summary) => summary?.gradient_horizon?.at(-1)?.[0] ?? null;
 
 // The summaries of the ended experiments among `items` (the list carries none): id -> summary.
 export async function summaries(items, finalStatuses) {
@@ -23,7 +23,7 @@ export function experimentTable(items, outcomes) {
     const s = outcomes.get(j.id);
     return html`<tr class="clickable" data-id="${j.id}">
     <td><input type="checkbox" class="pick" value="${j.id}" ${selected.has(j.id) ? "checked" : ""} title="select to compare"></td>
-    <td><a href="#/experiments/${j.id}">${j.id.slice(0, 8)}</a></td>
+    <td><a href="#/experiments/${j.id}">${j.id.slice(0, 8)}</a></td><td>${j.name}</td>
     <td>${j.spec.cell}</td><td>${j.spec.task}</td><td>${j.spec.seq_len}</td><td>${j.spec.hidden_size}</td>
     <td>${j.spec.clipping.mode}</td><td>${badge(j.status)}</td><td><progress value="${j.progress.fraction}"></progress></td>
     <td data-key="final_loss">${number(s?.final_loss)}</td><td data-key="horizon">${number(horizonOf(s))}</td>
@@ -32,7 +32,7 @@ export function experimentTable(items, outcomes) {
   });
   return html`<p class="controls"><button type="button" class="compare-picked">Compare selected</button>
     <span class="hint">tick two or more experiments</span></p>
-    <table class="list experiments"><tr><th></th><th>id</th><th>cell</th><th>task</th><th>T</th><th>hidden</th>
+    <table class="list experiments"><tr><th></th><th>id</th><th>name</th><th>cell</th><th>task</th><th>T</th><th>hidden</th>
     <th>clipping</th><th>status</th><th>progress</th><th>final loss</th><th>horizon</th><th>solved</th>
     <th>created</th></tr>${rows}</table>`;
 }

@@ -46,7 +46,7 @@ async function drawScalar(figure, id, metric, x) {
 // variance); with one seed each, the one whose means spread most relative to their size. A
 // metric on which every combination sits at the same value up to noise (a loss at the baseline)
 // loses to one that changes with the grid (often the horizon).
-export function telling(sweep, metrics) {
+function telling(sweep, metrics) {
   let best = { metric: metrics[0], score: -1 };
   for (const metric of metrics.filter((m) => m !== "baseline_loss")) {
     const ended = sweep.experiments.filter((e) => e.summary?.[metric] != null);

@@ -4,7 +4,7 @@
 // Prints one JSON object: {page: {charts: {name: counts}, rows, formFields, ...}, errors}.
 import { join } from "node:path";
 import { countCharts, withPage } from "./browser.mjs";
-import { axes, exported, hover, zoom } from "./reader.mjs";
+import { axes, exported, hover, smoothed, zoom } from "./reader.mjs";
 
 const [base, experiment, sweep, diverged, outDir, compare] = process.argv.slice(2);
 const PAGES = [
@@ -31,6 +31,7 @@ const READ = {
       decades: [...bar.querySelectorAll(".colorbar-tick[data-decade]")].map((tick) => Number(tick.dataset.decade)),
     })),
     hover: { loss: await hover(page, "loss"), heatmap: await hover(page, "heatmap") },
+    smoothed: await smoothed(page, "loss", 0.6),
     exported: await exported(page, "loss"),
     zoom: await zoom(page, "loss"),
   }),
@@ -46,10 +47,15 @@ const READ = {
         divergence: [...svg.querySelectorAll("line.divergence")].map((line) => Number(line.dataset.x)),
       }))]))),
   }),
-  compare: async (page) => ({
-    legends: await page.$$eval("figure.chart", (figures) => Object.fromEntries(figures.map((f) =>
-      [f.dataset.chart, [...f.querySelectorAll(".legend span")].map((s) => s.textContent)]))),
-  }),
+  compare: async (page) => {
+    const legends = await page.$$eval("figure.chart", (figures) => Object.fromEntries(figures.map((f) =>
+      [f.dataset.chart, [...f.querySelectorAll(".legend span")].map((s) => s.textContent)])));
+    const byT = await hover(page, "compare-hidden");
+    await page.check(".by-end"); // align at the end of the sequence: redrawn by t - T
+    const byEnd = { domain: await page.$eval('[data-chart="compare-hidden"] svg', (svg) =>
+      [Number(svg.dataset.x0), Number(svg.dataset.x1)]), hover: await hover(page, "compare-hidden") };
+    return { legends, byT, byEnd, counts: (await countCharts(page)).charts["compare-hidden"] };
+  },
 };
 
 const report = await withPage(base, async (page, errors) => {

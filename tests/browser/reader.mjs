@@ -56,3 +56,15 @@ export async function zoom(page, name) {
   await page.click(".range .all"); // back to every step, as the page opened
   return { url, steps, inputs };
 }
+
+// The read-out with the smoothing slider at `weight`; the slider is set back to off after.
+export async function smoothed(page, name, weight) {
+  const slide = (value) => page.$eval(".smoothing", (input, v) => {
+    input.value = String(v);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }, value);
+  await slide(weight);
+  const lines = await hover(page, name);
+  await slide(0);
+  return lines;
+}

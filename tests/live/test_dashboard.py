@@ -85,9 +85,8 @@ def diverged(live: Live) -> dict:
 @pytest.fixture(scope="module")
 def pages(live: Live, diverged: dict) -> dict:
     experiment = live.sweep["experiments"][0]["id"]
-    return _browse(
-        "pages.mjs", live.url, experiment, live.sweep["id"], diverged["id"], str(ARTIFACTS)
-    )
+    args = (experiment, live.sweep["id"], diverged["id"], str(ARTIFACTS))
+    return _browse("pages.mjs", live.url, *args)
 
 
 def _close(text: str, value: float) -> bool:
@@ -168,6 +167,23 @@ def test_hover_reads_out_the_data_under_the_cursor(pages: dict, live: Live) -> N
     norm = result["hidden_grad"]["norm"][probe][0][int(cell["t"]) - 1]
     assert math.isclose(float(cell["log10"]), math.log10(norm), abs_tol=1e-3)
     assert cell["text"].endswith(f"= {cell['log10']}")
+
+
+def test_smoothing_draws_the_moving_average_over_the_raw_curve(pages: dict, live: Live) -> None:
+    job_id = live.sweep["experiments"][0]["id"]
+    loss = live.http.get(f"/v1/experiments/{job_id}/results").json()["loss"]
+    head, raw, smooth = pages["experiment"]["smoothed"]
+    step = int(smooth["x"])
+    assert head["text"] == f"step {step}"
+    assert raw["series"] == "loss (raw)" and smooth["series"] == "loss" and raw["x"] == smooth["x"]
+    values = loss["loss"][: loss["step"].index(step) + 1]
+    assert float(raw["y"]) == values[-1]
+    # TensorBoard's debiased exponential moving average, weight 0.6.
+    average = 0.0
+    for value in values:
+        average = 0.6 * average + 0.4 * value
+    expected = average / (1 - 0.6 ** len(values))
+    assert math.isclose(float(smooth["y"]), expected, rel_tol=1e-12)
 
 
 def test_a_chart_exports_as_svg_and_png_made_in_the_page(pages: dict) -> None:
