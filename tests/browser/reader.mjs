@@ -2,8 +2,10 @@
 
 const figure = (name) => `figure[data-chart="${name}"]`;
 
-// The plot's box in page coordinates (the axes frame's border rectangle).
+// The plot's box in the viewport (the axes frame's border rectangle), scrolled into view so
+// that the pointer can reach it.
 async function plotBox(page, name) {
+  await page.locator(figure(name)).scrollIntoViewIfNeeded();
   return page.$eval(`${figure(name)} svg .plot-border`, (rect) => {
     const { x, y, width, height } = rect.getBoundingClientRect();
     return { x, y, width, height };
@@ -36,7 +38,8 @@ export function exported(page, name) {
   }, figure(name));
 }
 
-// Dragging from 30% to 70% across the plot: the results request it made and the steps then drawn.
+// Dragging from 30% to 70% across the plot: the results request it made, and how many points
+// the chart then drew over which step range.
 export async function zoom(page, name) {
   const box = await plotBox(page, name);
   const asked = page.waitForRequest((request) => request.url().includes("step_from="));
@@ -46,15 +49,16 @@ export async function zoom(page, name) {
   await page.mouse.move(box.x + box.width * 0.7, middle, { steps: 5 });
   await page.mouse.up();
   const url = (await asked).url();
-  await page.waitForFunction((range) => {
-    const steps = [...document.querySelectorAll(`${range.selector} circle.point`)].map((c) => Number(c.dataset.x));
-    const from = Number(document.querySelector(".range .from").value);
-    return steps.length > 0 && steps.every((s) => s >= from);
-  }, { selector: figure(name) });
-  const steps = await page.$$eval(`${figure(name)} circle.point`, (dots) => dots.map((c) => Number(c.dataset.x)));
+  // Redrawn from the window: the chart's step axis starts at the range's first step.
+  await page.waitForFunction((selector) => {
+    const svg = document.querySelector(`${selector} svg`);
+    return svg && Number(svg.dataset.x0) >= Number(document.querySelector(".range .from").value);
+  }, figure(name));
+  const drawn = await page.$eval(`${figure(name)}`, (f) => ({ count: Number(f.dataset.drawn),
+    domain: [Number(f.querySelector("svg").dataset.x0), Number(f.querySelector("svg").dataset.x1)] }));
   const inputs = await page.$eval(".range", (r) => [r.querySelector(".from").value, r.querySelector(".to").value]);
   await page.click(".range .all"); // back to every step, as the page opened
-  return { url, steps, inputs };
+  return { url, drawn, inputs };
 }
 
 // The read-out with the smoothing slider at `weight`; the slider is set back to off after.

@@ -210,7 +210,9 @@ def test_dragging_across_the_loss_chart_fetches_that_window(pages: dict, live: L
     window = live.http.get(
         f"/v1/experiments/{job_id}/results", params={"step_from": low, "step_to": high}
     ).json()
-    assert zoom["steps"] == window["loss"]["step"] == list(range(low, high + 1))
+    steps = window["loss"]["step"]
+    assert steps == list(range(low, high + 1))
+    assert zoom["drawn"] == {"count": len(steps), "domain": [low, high]}
 
 
 def test_a_diverged_runs_page_shows_where_and_the_history_before_it(
