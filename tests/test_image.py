@@ -102,7 +102,7 @@ def commands() -> list[list[str]]:
     found = [args for keyword, args in instructions(DOCKERFILE) if keyword == "CMD"]
     for service in COMPOSE["services"].values():
         if service.get("image", "").startswith("gradflow"):
-            found.append(service.get("command", []))
+            found.append([*service.get("entrypoint", []), *service.get("command", [])])
             found.append(service.get("healthcheck", {}).get("test", []))
     words = []
     for command in found:
