@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import invalid
+from api.field_hints import UNKNOWN_FIELD, unknown_field_message
 from gradcore.spec import ExperimentSpec
 from jobs import store
 from jobs.models import Job, Sweep, SweepMember
@@ -133,9 +134,15 @@ def _spec(
 def _problems(exc: ValidationError | ValueError) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {_message(e)}" for e in exc.errors()
         )
     return str(exc)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == UNKNOWN_FIELD:
+        return unknown_field_message(ExperimentSpec, error["loc"])
+    return error["msg"]
 
 
 def add_sweep(
