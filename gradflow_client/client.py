@@ -19,10 +19,32 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 class GradflowError(Exception):
+    """The server refused a request: `status_code`, and its `detail` as sent (for a 422, a
+    list of {loc, msg, ...}); str() gives one line per refused field."""
+
     def __init__(self, status_code: int, detail: Any) -> None:
-        super().__init__(f"HTTP {status_code}: {detail}")
+        super().__init__(f"HTTP {status_code}: {explain(detail)}")
         self.status_code = status_code
         self.detail = detail
+
+
+def explain(detail: Any) -> str:
+    """A 422's field errors as lines "field.path: why" (a query or path parameter's marked
+    so); any other detail as it is."""
+    if not (isinstance(detail, list) and all(_is_field_error(e) for e in detail) and detail):
+        return str(detail)
+    lines = []
+    for error in detail:
+        where, *path = error["loc"]
+        name = ".".join(map(str, path)) or where
+        lines.append(
+            f"{name}: {error['msg']}" if where == "body" else f"{name} ({where}): {error['msg']}"
+        )
+    return "the request was refused:\n  " + "\n  ".join(lines)
+
+
+def _is_field_error(error: Any) -> bool:
+    return isinstance(error, dict) and bool(error.get("loc")) and "msg" in error
 
 
 class Client:
@@ -47,11 +69,7 @@ class Client:
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self._http.request(method, path, **kwargs)
         if response.is_error:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise GradflowError(response.status_code, detail)
+            raise _refusal(response)
         return response
 
     # ---- experiments ---------------------------------------------------------------------
@@ -99,8 +117,9 @@ class Client:
         on_progress: ProgressCallback | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
-        """Block until the experiment ends; `on_progress` gets each progress event's data
-        ({step, total, fraction, loss, eta_seconds}). Returns the finished job."""
+        """Block until the experiment ends; `on_progress` gets each new progress from its
+        first step on ({step, total, fraction, loss, eta_seconds}), never the same one twice.
+        Returns the finished job."""
         self._drain(self.events(experiment_id, timeout), on_progress)
         return self.get(experiment_id)
 
@@ -157,13 +176,29 @@ class Client:
         try:
             yield from follow(self._http, path, deadline, last_id)
         except httpx.HTTPStatusError as exc:
-            raise GradflowError(exc.response.status_code, exc.response.text) from exc
+            raise _refusal(exc.response) from exc
 
     @staticmethod
     def _drain(events: Iterator[Event], on_progress: ProgressCallback | None) -> None:
+        """Calls `on_progress` with each progress that says something new: not an experiment's
+        before its first step (no loss, no rate yet), nor one equal to the last delivered (the
+        stream repeats it when something else changed)."""
+        delivered: dict[str, Any] | None = None
         for event in events:
-            if event.name == "progress" and on_progress is not None:
-                on_progress(event.data)
+            if event.name != "progress" or on_progress is None:
+                continue
+            if event.data == delivered or event.data.get("step", 1) == 0:
+                continue
+            delivered = event.data
+            on_progress(event.data)
+
+
+def _refusal(response: httpx.Response) -> GradflowError:
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
+        detail = response.text
+    return GradflowError(response.status_code, detail)
 
 
 def _query(query: dict[str, Any]) -> dict[str, Any]:
