@@ -111,7 +111,8 @@ def add_dataset(
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
     try:
         for stem, path in sources.items():
-            gzipped = path.read_bytes()[:2] == GZIP_MAGIC
+            with path.open("rb") as file:
+                gzipped = file.read(len(GZIP_MAGIC)) == GZIP_MAGIC
             shutil.copyfile(path, staging / (f"{stem}.gz" if gzipped else stem))
         staging.chmod(0o755)  # mkdtemp's 0700 would hide it from another user's workers
         if target.exists():
