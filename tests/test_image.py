@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from itertools import pairwise
 from pathlib import Path, PurePosixPath
 
@@ -27,6 +28,8 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 pytestmark = pytest.mark.processes
 # uvicorn's `package.module:factory`
 TARGET = re.compile(r"^[a-z_][a-z0-9_.]*:[a-z_][a-z0-9_]*$")
+# Offline, with the build backend already installed: the wheel `pip install .` would make.
+PIP_WHEEL = ["-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--no-build-isolation"]
 # A file named on a command line: a script, a config file.
 FILE_WORD = re.compile(r"^[\w./-]+\.(?:py|sh|json|ya?ml|toml|ini|cfg)$")
 
@@ -125,7 +128,6 @@ def entry_points() -> tuple[set[str], set[str]]:
 
 def test_every_entry_point_imports_from_the_copied_files_alone(tmp_path: Path) -> None:
     app = build_tree(tmp_path)
-    packages = sorted(p.parent.name for p in app.glob("*/__init__.py"))
     modules, targets = entry_points()
     assert "cli" in modules and "worker.celery_app" in modules, modules
     assert "api.app:create_app" in targets, targets
@@ -138,17 +140,48 @@ def test_every_entry_point_imports_from_the_copied_files_alone(tmp_path: Path) -
         for word in filter(FILE_WORD.match, words):
             image_path = tmp_path / word.lstrip("/") if word.startswith("/") else app / word
             assert image_path.exists(), f"{word} is not in the image"
+    check_imports(app, sorted(targets))
+
+
+def test_the_package_pip_installs_from_those_files_holds_every_entry_point(
+    tmp_path: Path,
+) -> None:
+    """The `RUN pip install .`: its wheel, built offline from the copied files, unpacked as
+    pip would into site-packages, imports on its own (the `gradflow` script runs from it)."""
+    app = build_tree(tmp_path / "image")
+    built = subprocess.run(
+        [sys.executable, *PIP_WHEEL, "-w", str(tmp_path / "dist"), str(app)],
+        capture_output=True,
+        text=True,
+        timeout=scaled(120),
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    (wheel,) = (tmp_path / "dist").glob("gradflow-*.whl")
+    installed = tmp_path / "site-packages"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(installed)
+    (scripts,) = installed.glob("gradflow-*.dist-info/entry_points.txt")
+    assert "gradflow = cli.__main__:main" in scripts.read_text()
+    # The dashboard's files are package data: served from the install, not the source tree.
+    assert (installed / "api" / "static" / "index.html").is_file()
+    _, targets = entry_points()
+    check_imports(installed, sorted(targets | {"cli.__main__:main"}))
+
+
+def check_imports(source: Path, targets: list[str]) -> None:
+    """Every module of the packages in `source` imports with `source` as the only copy of the
+    project, each `module:attribute` target exists, and `python -m cli --help` runs."""
     probe = PROBE.format(
-        app=str(app),
+        app=str(source),
         site=sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}),
-        packages=packages,
-        targets=sorted(targets),
+        packages=sorted(p.parent.name for p in source.glob("*/__init__.py")),
+        targets=targets,
     )
     # -I -S: neither PYTHONPATH, the working directory, nor site-packages' .pth files (the
     # editable install's finder points at this checkout); the probe adds site-packages itself.
     ran = subprocess.run(
         [sys.executable, "-I", "-S", "-c", probe],
-        cwd=app,
+        cwd=source,
         capture_output=True,
         text=True,
         timeout=scaled(120),
