@@ -17,7 +17,7 @@ from typing import Any
 
 GPUS_MAX = 64
 BASE_FILE = "docker-compose.yml"
-# `extends` does not carry depends_on over (compose's rule), so each added worker states it.
+# Older compose releases drop depends_on through `extends`: each added worker states it.
 WORKER_DEPENDS_ON = {
     "redis": {"condition": "service_healthy"},
     "postgres": {"condition": "service_healthy"},
