@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Path, Response, status
 
 from api import admission, reproductions
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
@@ -21,6 +21,7 @@ from gradcore.reproductions import REPRODUCTIONS
 from jobs.models import ReproductionRun
 
 router = APIRouter(prefix="/reproductions", tags=["reproductions"])
+NAMES = list(REPRODUCTIONS)
 
 
 def _run_out(session: SessionDep, run: ReproductionRun) -> ReproductionRunOut:
@@ -45,7 +46,9 @@ def list_reproductions() -> ReproductionList:
     responses=refusals(404, *SUBMISSION),
 )
 def start_reproduction(
-    name: str,
+    name: Annotated[
+        str, Path(description="a reproduction's name", json_schema_extra={"enum": NAMES})
+    ],
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
