@@ -10,6 +10,7 @@ import gradcore
 from gradcore.reproductions import REPRODUCTIONS, check
 from gradflow_client import Client
 from tests.live.conftest import Live
+from tests.live.test_dashboard import browse
 from tests.support.waits import scaled
 
 REPRODUCE_TIMEOUT_S = 120  # three one-step runs of a tanh RNN, T = 25, 50, 100
@@ -30,3 +31,7 @@ def test_reproduce_on_the_server_decides_as_the_local_check(live: Live) -> None:
         assert client.sweep(run["sweeps"][0])["reproduction"] == run_id
     local = check(REPRODUCTIONS["tanh_vanishing"], "cpu", 1, gradcore.run)
     assert local.passed and run["measured"] == local.measured
+    # The sweep's page shows the same verdict.
+    page = browse("verdict.mjs", live.url, run["sweeps"][0])
+    assert page["word"] == "PASS" and page["measured"] == run["measured"]
+    assert page["claim"].startswith(REPRODUCTIONS["tanh_vanishing"].claim)
