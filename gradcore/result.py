@@ -57,6 +57,14 @@ class HiddenGradTrace(BaseModel):
         "from its earliest crossing. About T by construction for tasks with a loss at every "
         "step (copy); see gradcore.probes.gradient_horizon"
     )
+    recall_horizon: list[list[int]] | None = Field(
+        None,
+        description="recall_horizon[i][l]: the same horizon of the gradient of the recall "
+        "phase's loss terms alone (copy: the last 10 steps, where the memorised symbols are "
+        "repeated), which speaks about memory where `horizon` is about T by construction. "
+        "Recorded by a second backward pass on probe steps, for tasks with a recall phase "
+        "trained by full or chunked BPTT; null otherwise",
+    )
 
 
 class WeightChangeTrace(BaseModel):

@@ -113,6 +113,9 @@ class TraceProbe(Base):
     series: Mapped[bytes] = mapped_column(LargeBinary, doc="trace_format.probe_series")
     norm: Mapped[bytes] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     horizon: Mapped[bytes] = mapped_column(LargeBinary, doc="int64 (layers,)")
+    recall_horizon: Mapped[bytes | None] = mapped_column(
+        LargeBinary, doc="int64 (layers,); tasks with a recall phase (copy)"
+    )
     jacobian_norm: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     lyapunov: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, k)")
 

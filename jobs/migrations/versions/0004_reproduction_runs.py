@@ -1,4 +1,8 @@
-"""Reproduction runs: a gallery reproduction started as sweeps, one per plan, and its verdict.
+"""Reproduction runs, and the recall phase's gradient horizon on probes.
+
+A reproduction run is a gallery reproduction started as sweeps, one per plan, and its verdict.
+Probes of tasks with a recall phase (copy) store the horizon of that phase's gradient; the
+probes already stored have none (NULL), as their runs did not record it.
 
 Revision ID: 0004
 Revises: 0003
@@ -41,9 +45,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("sweep_id"),
     )
     op.create_index("ix_reproduction_sweeps_run_id", "reproduction_sweeps", ["run_id"])
+    op.add_column("trace_probes", sa.Column("recall_horizon", sa.LargeBinary(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("trace_probes") as probes:  # SQLite copies the table to drop it
+        probes.drop_column("recall_horizon")
     op.drop_index("ix_reproduction_sweeps_run_id", table_name="reproduction_sweeps")
     op.drop_table("reproduction_sweeps")
     op.drop_index("ix_reproduction_runs_owner", table_name="reproduction_runs")
