@@ -62,7 +62,8 @@ def gradient_horizon(norms: list[float], fraction: float) -> int:
     again counts from its earliest crossing, the dip inside the horizon. Where the task has a
     loss at every step (copy), each h_t receives its own step's loss gradient directly, so the
     curve stays near its peak and the horizon is about T by construction: a measure of memory
-    only for tasks whose loss is at the end."""
+    only for tasks whose loss is at the end. There the horizon of the recall phase's gradient
+    alone (hidden_grad.recall_horizon, gradcore.step) is the measure of memory."""
     peak = max(norms)
     if peak <= 0.0:
         return 0
