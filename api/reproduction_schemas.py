@@ -87,6 +87,7 @@ class ReproductionRunOut(BaseModel):
     counts: dict[str, int] = Field(description="experiments per status")
     undecided_by: list[BlockingOut] = Field(description="the experiments that stop a decision")
     deleted: int = Field(description="experiments deleted since the run started")
+    reason: str | None = Field(description="why the run is undecided, in words")
 
     @classmethod
     def of(
@@ -112,4 +113,5 @@ class ReproductionRunOut(BaseModel):
                 for job_id, sweep_id, status, error in decision.blocking
             ],
             deleted=decision.deleted,
+            reason=decision.reason,
         )

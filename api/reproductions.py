@@ -111,9 +111,10 @@ class Decision:
     passed: bool | None = None
     measured: str | None = None
     # Why a run is undecided: each member that stops a decision, as (experiment id, sweep id,
-    # status, error), and how many members were deleted.
+    # status, error), how many members were deleted, and all of it in words.
     blocking: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     deleted: int = 0
+    reason: str | None = None
 
 
 def decide(session: Session, run: ReproductionRun) -> Decision:
@@ -137,10 +138,19 @@ def decide(session: Session, run: ReproductionRun) -> Decision:
     ]
     present = sum(counts.values())
     if blocking or present < total:
-        return Decision("undecided", counts, total, blocking=blocking, deleted=total - present)
+        stopped = [f"experiment {job_id} {status}" for job_id, _sweep, status, _e in blocking]
+        stopped += [f"{total - present} experiment(s) deleted"] if present < total else []
+        reason = f"no verdict: {'; '.join(stopped)}"
+        return Decision("undecided", counts, total, None, None, blocking, total - present, reason)
     if any(job.status in ACTIVE_STATUSES for _sweep_id, ms in rows for _member, job in ms):
         return Decision("pending", counts, total)
-    verdict = reproduction.judge(_table(session, reproduction, rows, run.seeds))
+    try:
+        verdict = reproduction.judge(_table(session, reproduction, rows, run.seeds))
+    except (ArithmeticError, LookupError, ValueError) as exc:
+        # Results the predicate cannot read (a run that diverged before its first probe, say)
+        # decide nothing; the message says what broke.
+        reason = f"no verdict: the predicate could not read the results ({exc!r})"
+        return Decision("undecided", counts, total, reason=reason)
     run.passed, run.measured = verdict.passed, verdict.measured
     session.commit()
     return Decision(_verdict(verdict.passed), counts, total, verdict.passed, verdict.measured)

@@ -36,10 +36,7 @@ def _follow(
         print(f"  {run['name']}: {counts['done']} of {counts['size']} done", file=sys.stderr)
 
     verdict = answer(lambda: client.wait_reproduction(run["id"], progress))
-    measured = verdict["measured"]
-    if verdict["status"] == "undecided":
-        stopped = [f"{b['id']} {b['status']}" for b in verdict["undecided_by"]]
-        measured = f"no verdict: {', '.join(stopped) or 'experiments were deleted'}"
+    measured = verdict["reason"] if verdict["status"] == "undecided" else verdict["measured"]
     show_verdict(
         reproduction, f"{scale}, {seeds} seeds, on the server", verdict["passed"], measured
     )

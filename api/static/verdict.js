@@ -12,11 +12,7 @@ function measured(run) {
     const ended = run.experiments - (run.counts.queued || 0) - (run.counts.running || 0);
     return `${ended} of ${run.experiments} experiments ended`;
   }
-  if (run.status === "undecided") {
-    const stopped = run.undecided_by.map((e) => `${e.id} ${e.status}${e.error ? `: ${e.error}` : ""}`);
-    if (run.deleted) stopped.push(`${run.deleted} deleted`);
-    return `no verdict: ${stopped.join("; ")}`;
-  }
+  if (run.status === "undecided") return run.reason;
   return run.measured;
 }
 

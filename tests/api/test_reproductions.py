@@ -119,5 +119,22 @@ def test_a_cancelled_member_leaves_the_run_undecided_and_names_it(client: TestCl
     assert undecided["undecided_by"] == [
         {"id": first, "sweep": run["sweeps"][0], "status": "cancelled", "error": None}
     ]
+    assert undecided["reason"] == f"no verdict: experiment {first} cancelled"
     assert client.delete(f"/v1/experiments/{first}").status_code == 204
-    assert client.get(f"{ROOT}/runs/{run['id']}").json()["deleted"] == 1
+    deleted = client.get(f"{ROOT}/runs/{run['id']}").json()
+    assert deleted["deleted"] == 1 and deleted["reason"] == "no verdict: 1 experiment(s) deleted"
+
+
+def test_results_the_predicate_cannot_read_leave_the_run_undecided(client: TestClient) -> None:
+    # W_hh = 100 I: the state overflows float32 in the first forward pass, so the run diverges
+    # at step 0 with no probe, and at_init has no curve to read.
+    spec = {"cell": "irnn", "task": "adding", "seq_len": 100, "hidden_size": 8,
+            "batch_size": 4, "steps": 1, "init": {"recurrent_scale": 100.0}}  # fmt: skip
+    overflowed = gradcore.run(gradcore.ExperimentSpec(**spec))
+    assert overflowed.summary.diverged_at == 0 and overflowed.hidden_grad.step == []
+    run = _start(client, "forget_bias", seeds=1)
+    for job_id in _member_ids(client, run):
+        assert store_result(client.app.state.sessions, job_id, overflowed) == "diverged"
+    undecided = client.get(f"{ROOT}/runs/{run['id']}").json()
+    assert undecided["status"] == "undecided" and undecided["undecided_by"] == []
+    assert undecided["reason"].startswith("no verdict: the predicate could not read the results")
