@@ -13,9 +13,13 @@ scoped to the API key that sent them, so two clients can never collide.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from celery import Celery
+from fastapi import HTTPException
+from kombu.exceptions import OperationalError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +31,10 @@ from gradcore.tasks import needs_dataset
 from jobs import quotas, store
 from jobs.datasets import available_datasets
 from jobs.models import Job, Sweep
+from jobs.queue import enqueue
 from jobs.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def admit_experiment(
@@ -51,6 +58,34 @@ def admit_sweep(
     session: Session, settings: Settings, body: SweepIn, owner: str | None
 ) -> tuple[Sweep, list[Job]]:
     """The stored sweep and its jobs; raises a 4xx naming a limit, storing nothing."""
+    (admitted,) = admit_sweeps(session, settings, [body], owner)
+    return admitted
+
+
+def admit_sweeps(
+    session: Session,
+    settings: Settings,
+    bodies: Sequence[SweepIn],
+    owner: str | None,
+    record: Callable[[list[Sweep]], None] | None = None,
+) -> list[tuple[Sweep, list[Job]]]:
+    """Every sweep with its jobs, admitted as one submission in one transaction: all of them
+    or none. `record` adds rows that belong with the sweeps (a reproduction run) before the
+    commit. Raises a 4xx naming a limit, storing nothing."""
+    expanded = [_expand(body, settings) for body in bodies]
+    with _admitting(session, owner):
+        _charge(session, settings, owner, adding=sum(map(len, expanded)))
+        admitted = [
+            sweeps.add_sweep(session, body.base, body.grid, body.seeds, combinations, owner)
+            for body, combinations in zip(bodies, expanded, strict=True)
+        ]
+        if record is not None:
+            record([sweep for sweep, _jobs in admitted])
+        return admitted
+
+
+def _expand(body: SweepIn, settings: Settings) -> list[sweeps.Combination]:
+    """The sweep's checked combinations: within the size limit, each a spec this server runs."""
     if body.size > settings.sweep_max_experiments:
         raise invalid(
             "body",
@@ -61,9 +96,7 @@ def admit_sweep(
         )
     combinations = sweeps.expand(body.base, body.grid, body.seeds)
     check_specs([combination.spec for combination in combinations], settings)
-    with _admitting(session, owner):
-        _charge(session, settings, owner, adding=len(combinations))
-        return sweeps.add_sweep(session, body.base, body.grid, body.seeds, combinations, owner)
+    return combinations
 
 
 def check_specs(specs: Iterable[ExperimentSpec], settings: Settings) -> None:
@@ -126,3 +159,25 @@ def _replay(
             idempotency_key,
         )
     return earlier
+
+
+def enqueue_sweeps(
+    session: Session, celery: Celery, queue: str, admitted: list[tuple[Sweep, list[Job]]]
+) -> None:
+    """Queue every admitted job; when the broker is unreachable, the jobs not yet sent fail
+    (they would never run) and the answer is a 503 saying how many were queued."""
+    jobs = [job for _sweep, sweep_jobs in admitted for job in sweep_jobs]
+    named = ", ".join(sweep.id for sweep, _jobs in admitted)
+    for sent, job in enumerate(jobs):
+        try:
+            enqueue(celery, queue, job.id)
+        except OperationalError as exc:
+            log.error("could not enqueue sweep %s: %s", named, exc)
+            for unsent in jobs[sent:]:
+                store.fail_job(session, unsent.id, f"the broker was unreachable ({exc})")
+            raise HTTPException(
+                503,
+                f"the job broker (Redis) is unreachable; {sent} of {len(jobs)} experiments of "
+                f"sweep {named} were queued and the rest failed. GET /v1/health shows what "
+                "is down.",
+            ) from exc

@@ -126,9 +126,16 @@ class SweepOut(SweepBrief):
     )
     counts: dict[str, int] = Field(description="experiments per status")
     experiments: list[SweepMemberOut]
+    reproduction: str | None = Field(
+        None,
+        description="the reproduction run this sweep belongs to; its verdict is at "
+        "GET /v1/reproductions/runs/{id}",
+    )
 
     @classmethod
-    def from_rows(cls, sweep: Sweep, rows: list[tuple[SweepMember, Job]]) -> SweepOut:
+    def from_rows(
+        cls, sweep: Sweep, rows: list[tuple[SweepMember, Job]], reproduction: str | None = None
+    ) -> SweepOut:
         experiments = [SweepMemberOut.from_rows(member, job) for member, job in rows]
         counts: dict[str, int] = {}
         for experiment in experiments:
@@ -139,6 +146,7 @@ class SweepOut(SweepBrief):
             status="finished" if finished else "active",
             counts=counts,
             experiments=experiments,
+            reproduction=reproduction,
         )
 
 

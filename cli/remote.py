@@ -66,7 +66,7 @@ def submit(client: Client, spec_path: Path, watch_after: bool) -> int:
         spec = json.loads(spec_path.read_text())
     except (OSError, ValueError) as exc:
         raise SystemExit(f"gradflow: cannot read {spec_path}: {exc}") from exc
-    job = _answer(lambda: client.submit(spec))
+    job = answer(lambda: client.submit(spec))
     print(job["id"])
     return watch(client, job["id"]) if watch_after else 0
 
@@ -74,13 +74,13 @@ def submit(client: Client, spec_path: Path, watch_after: bool) -> int:
 def watch(client: Client, experiment_id: str) -> int:
     """A line per stored batch of traces until the experiment ends (for one that has ended, its
     last line at once); exit 0 if it succeeded."""
-    job = _answer(lambda: client.get(experiment_id))
+    job = answer(lambda: client.get(experiment_id))
     total = job["progress"]["total"]
     if job["status"] in FINAL_STATUSES:
         _show_end(client, experiment_id, job["status"], total)
     else:
-        _answer(lambda: _show_training(client, experiment_id, total))
-        job = _answer(lambda: client.get(experiment_id))
+        answer(lambda: _show_training(client, experiment_id, total))
+        job = answer(lambda: client.get(experiment_id))
     summary = job.get("summary") or {}
     final_loss = summary.get("final_loss")
     print(
@@ -147,9 +147,9 @@ def results(
     client: Client, experiment_id: str, fields: str | None, as_csv: bool, output: Path | None
 ) -> int:
     if as_csv:
-        text = _answer(lambda: client.results_csv(experiment_id, fields=fields))
+        text = answer(lambda: client.results_csv(experiment_id, fields=fields))
     else:
-        text = json.dumps(_answer(lambda: client.results(experiment_id, fields=fields)))
+        text = json.dumps(answer(lambda: client.results(experiment_id, fields=fields)))
     if output is None:
         sys.stdout.write(text if as_csv else text + "\n")
     else:
@@ -157,7 +157,7 @@ def results(
     return 0
 
 
-def _answer(call: Callable[[], T]) -> T:
+def answer(call: Callable[[], T]) -> T:
     """The API's answer, or an exit with the server's explanation."""
     try:
         return call()

@@ -167,6 +167,35 @@ class Client:
         self._drain(self._follow(f"/v1/sweeps/{sweep_id}/events", timeout), on_progress)
         return self.sweep(sweep_id)
 
+    # ---- reproductions ------------------------------------------------------------------
+
+    def reproductions(self) -> list[dict[str, Any]]:
+        """The gallery: each claim with its citation, predicate and plans per scale."""
+        return self._call("GET", "/v1/reproductions").json()["items"]
+
+    def reproduce(self, name: str, scale: str = "cpu", seeds: int | None = None) -> dict[str, Any]:
+        """Start a claim of the gallery as sweeps; returns the run (`id`, `sweeps`, `status`)."""
+        body = {"scale": scale, **({"seeds": seeds} if seeds is not None else {})}
+        return self._call("POST", f"/v1/reproductions/{name}", json=body).json()
+
+    def reproduction(self, run_id: str) -> dict[str, Any]:
+        """The run's verdict: `status` pending, passed, failed or undecided, and `measured`."""
+        return self._call("GET", f"/v1/reproductions/runs/{run_id}").json()
+
+    def wait_reproduction(
+        self,
+        run_id: str,
+        on_progress: ProgressCallback | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Block until every sweep of the run has ended (`on_progress` as in wait_sweep, per
+        sweep); returns the run with its verdict."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for sweep_id in self.reproduction(run_id)["sweeps"]:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            self.wait_sweep(sweep_id, on_progress, left)
+        return self.reproduction(run_id)
+
     # ---- internals -----------------------------------------------------------------------
 
     def _follow(

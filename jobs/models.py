@@ -113,6 +113,9 @@ class TraceProbe(Base):
     series: Mapped[bytes] = mapped_column(LargeBinary, doc="trace_format.probe_series")
     norm: Mapped[bytes] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     horizon: Mapped[bytes] = mapped_column(LargeBinary, doc="int64 (layers,)")
+    recall_horizon: Mapped[bytes | None] = mapped_column(
+        LargeBinary, doc="int64 (layers,); tasks with a recall phase (copy)"
+    )
     jacobian_norm: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     lyapunov: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, k)")
 
@@ -164,6 +167,36 @@ class SweepMember(Base):
     position: Mapped[int] = mapped_column(doc="order of expansion: grid product, then seed")
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int]
+
+
+class ReproductionRun(Base):
+    """A reproduction of the gallery (gradcore.reproductions) started as sweeps, one per plan,
+    and its verdict once every member has ended (kept, so reading it again costs nothing)."""
+
+    __tablename__ = "reproduction_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    scale: Mapped[str] = mapped_column(String(16))
+    seeds: Mapped[int]
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    passed: Mapped[bool | None] = mapped_column(doc="None until decided")
+    measured: Mapped[str | None] = mapped_column(Text)
+
+
+class ReproductionSweep(Base):
+    """One plan's sweep of a reproduction run; a sweep belongs to at most one run."""
+
+    __tablename__ = "reproduction_sweeps"
+
+    sweep_id: Mapped[str] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("reproduction_runs.id", ondelete="CASCADE"), index=True
+    )
+    plan: Mapped[int] = mapped_column(doc="the plan's place in the reproduction's plans")
 
 
 class Submission(Base):

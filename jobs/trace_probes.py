@@ -63,13 +63,13 @@ def read_probes(
         part["layers"] = meta["layers"]
     layers = len(meta["layers"])
     for key in keys:
-        if name == "dynamics" and not meta[key]:
+        if not recorded(name, meta, key):
             part[key] = None
         elif rows:
             # One decode for all the probes: (probes, layers) horizons, (probes, layers, k) curves.
             dtype, shape = (
                 ("<i8", (len(rows), layers))
-                if key == "horizon"
+                if key in HORIZONS
                 else ("<f8", (len(rows), layers, -1))
             )
             joined = b"".join(getattr(row, key) for row in rows)
@@ -77,6 +77,18 @@ def read_probes(
         else:
             part[key] = []
     return part
+
+
+# The per-layer integer columns; the others are curves of floats.
+HORIZONS = ("horizon", "recall_horizon")
+
+
+def recorded(name: str, meta: dict[str, Any], key: str) -> bool:
+    """Whether the run records this optional column (dynamics' measures, the recall
+    horizon; meta written before the recall horizon existed does not name it)."""
+    if name == "dynamics":
+        return bool(meta[key])
+    return key != "recall_horizon" or bool(meta.get("recall"))
 
 
 # Per probe part, its stored columns: every column of the model but `step`.
@@ -102,7 +114,7 @@ def probe_value(key: str, data: bytes | None, layers: int) -> Any:
     """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
     if data is None:
         return None
-    if key == "horizon":
+    if key in HORIZONS:
         return np.frombuffer(data, "<i8").tolist()
     return _matrix(data, layers)
 

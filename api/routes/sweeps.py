@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from kombu.exceptions import OperationalError
+from fastapi import APIRouter, Query, Response, status
 
-from api import admission, sweeps
+from api import admission, reproductions, sweeps
 from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
@@ -18,11 +16,9 @@ from api.schemas import OFFSET_MAX
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
 from jobs import store
 from jobs.models import Sweep
-from jobs.queue import enqueue
 from jobs.statuses import ACTIVE_STATUSES
 from jobs.trace_probes import last_probe_curve
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 
@@ -32,6 +28,11 @@ def sweep_or_404(session: SessionDep, sweep_id: str, owner: str | None) -> Sweep
     if sweep is None or (owner is not None and sweep.owner != owner):
         raise not_found("sweep", sweep_id)
     return sweep
+
+
+def _sweep_out(session: SessionDep, sweep: Sweep) -> SweepOut:
+    rows = sweeps.members(session, sweep.id)
+    return SweepOut.from_rows(sweep, rows, reproductions.run_of_sweep(session, sweep.id))
 
 
 @router.post(
@@ -49,19 +50,7 @@ def submit_sweep(
     owner: OwnerDep,
 ) -> SweepOut:
     sweep, jobs = admission.admit_sweep(session, settings, body, owner)
-    for sent, job in enumerate(jobs):
-        try:
-            enqueue(celery, settings.queue, job.id)
-        except OperationalError as exc:
-            log.error("could not enqueue sweep %s: %s", sweep.id, exc)
-            for unsent in jobs[sent:]:
-                store.fail_job(session, unsent.id, f"the broker was unreachable ({exc})")
-            raise HTTPException(
-                503,
-                f"the job broker (Redis) is unreachable; {sent} of {len(jobs)} experiments of "
-                f"sweep {sweep.id} were queued and the rest failed. GET /v1/health shows what "
-                "is down.",
-            ) from exc
+    admission.enqueue_sweeps(session, celery, settings.queue, [(sweep, jobs)])
     response.headers["Location"] = f"/v1/sweeps/{sweep.id}"
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep.id))
 
@@ -84,7 +73,7 @@ def list_sweeps(
 @router.get("/{sweep_id}", response_model=SweepOut, responses=refusals(404))
 def get_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> SweepOut:
     sweep = sweep_or_404(session, sweep_id, owner)
-    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
+    return _sweep_out(session, sweep)
 
 
 @router.get("/{sweep_id}/compare", response_model=Comparison, responses=refusals(404))
@@ -116,4 +105,4 @@ def cancel_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> Swe
     for _member, job in sweeps.members(session, sweep_id):
         if job.status in ACTIVE_STATUSES:
             store.cancel_job(session, job.id)
-    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
+    return _sweep_out(session, sweep)

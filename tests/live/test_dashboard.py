@@ -42,7 +42,7 @@ def _missing() -> str | None:
     return None
 
 
-def _browse(script: str, *args: str) -> dict:
+def browse(script: str, *args: str) -> dict:
     """The JSON report of tests/browser/<script> run on the given arguments, without errors."""
     if (reason := _missing()) is not None:
         pytest.skip(f"browser test skipped: {reason}; scripts/browser-deps.sh installs it")
@@ -61,7 +61,7 @@ def _browse(script: str, *args: str) -> dict:
 @pytest.fixture(scope="module")
 def pages(live: Live) -> dict:
     experiment = live.sweep["experiments"][0]["id"]
-    return _browse("pages.mjs", live.url, experiment, live.sweep["id"], str(ARTIFACTS))
+    return browse("pages.mjs", live.url, experiment, live.sweep["id"], str(ARTIFACTS))
 
 
 def test_home_page_has_the_form_and_the_lists(pages: dict) -> None:
@@ -109,7 +109,7 @@ def test_a_running_experiments_page_grows_keeps_the_readers_choices_and_ends_as_
 
     wait_until(running, 60, f"experiment {job_id} running")
     deadline_ms = str(int(scaled(BROWSER_TIMEOUT_S) * 1000))
-    report = _browse("live.mjs", live.url, job_id, str(ARTIFACTS), deadline_ms)
+    report = browse("live.mjs", live.url, job_id, str(ARTIFACTS), deadline_ms)
 
     result = live.http.get(f"/v1/experiments/{job_id}/results?max_points=400").json()
     assert result["partial"] is False and result["summary"]["steps_completed"] == LIVE_SPEC["steps"]
