@@ -226,6 +226,18 @@ def _transition_attempt(session: Session, job_id: str, attempt: int, **values: A
     )
 
 
+def summary_columns(summary: dict[str, Any]) -> dict[str, float | int | None]:
+    """The summary's numbers lists sort by, as the job row's columns: the top layer's gradient
+    horizon at the last probe (null without probes) beside three of the summary's own."""
+    horizons = summary.get("gradient_horizon") or []
+    return {
+        "final_loss": summary.get("final_loss"),
+        "eval_metric": summary.get("eval_metric"),
+        "horizon": horizons[-1][-1] if horizons and horizons[-1] else None,
+        "steps_per_second": summary.get("steps_per_second"),
+    }
+
+
 def finish_job(
     session: Session,
     job_id: str,
@@ -241,12 +253,14 @@ def finish_job(
     this_run = [Job.id == job_id, Job.status == JobStatus.running]
     if attempt is not None:
         this_run.append(Job.attempts == attempt)
+    document = summary.model_dump(mode="json")
     changed = update_jobs(
         session,
         *this_run,
         status=status,
         error=error,
-        summary=summary.model_dump(mode="json"),
+        summary=document,
+        **summary_columns(document),
         progress_step=summary.steps_completed,
         progress_loss=summary.final_loss,
         finished_at=utcnow(),
