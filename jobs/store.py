@@ -9,11 +9,10 @@ admission's (api/admission.py).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gradcore.result import Progress, Summary
@@ -27,14 +26,6 @@ OUTCOME_STATUS: dict[str, JobStatus] = {
     "diverged": JobStatus.diverged,
     "stopped": JobStatus.cancelled,
 }
-
-
-@dataclass(frozen=True)
-class JobFilter:
-    status: str | None = None
-    cell: str | None = None
-    task: str | None = None
-    owner: str | None = None
 
 
 def add_job(
@@ -68,22 +59,6 @@ def create_job(session: Session, spec: ExperimentSpec, owner: str | None = None)
 
 def get_job(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id)
-
-
-def list_jobs(session: Session, where: JobFilter, limit: int, offset: int) -> tuple[list[Job], int]:
-    """One page of jobs, newest first, and the number of jobs matching the filter."""
-    conditions = [
-        getattr(Job, name) == value for name, value in vars(where).items() if value is not None
-    ]
-    total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
-    page = session.scalars(
-        select(Job)
-        .where(*conditions)
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(page), total
 
 
 def _transition(session: Session, job_id: str, *from_status: str, **values: Any) -> bool:

@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from kombu.exceptions import OperationalError
 
-from api import admission, sweeps
+from api import admission, labels, sweeps
 from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
 from api.ids import SweepId
-from api.responses import SUBMISSION, refusals
-from api.schemas import OFFSET_MAX
+from api.labels import LabelsPatch
+from api.list_query import PageQuery
+from api.responses import BODY, SUBMISSION, refusals
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
-from jobs import store
+from jobs import listing, store
 from jobs.models import Sweep
 from jobs.queue import enqueue
 from jobs.statuses import ACTIVE_STATUSES
@@ -68,22 +69,31 @@ def submit_sweep(
 
 @router.get("", response_model=SweepPage)
 def list_sweeps(
-    session: SessionDep,
-    owner: OwnerDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+    session: SessionDep, owner: OwnerDep, query: Annotated[PageQuery, Query()]
 ) -> SweepPage:
-    page = sweeps.list_sweeps(session, owner, limit, offset)
+    """One page of sweeps, newest first, filtered by tags and name as asked."""
+    page = listing.list_sweeps(session, query.labelled(owner), query.limit, query.offset)
     return SweepPage(
         items=[SweepBrief.from_sweep(sweep) for sweep in page],
-        limit=limit,
-        offset=offset,
+        limit=query.limit,
+        offset=query.offset,
     )
 
 
 @router.get("/{sweep_id}", response_model=SweepOut, responses=refusals(404))
 def get_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> SweepOut:
     sweep = sweep_or_404(session, sweep_id, owner)
+    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
+
+
+@router.patch("/{sweep_id}", response_model=SweepOut, responses=refusals(*BODY, 404))
+def patch_sweep(
+    sweep_id: SweepId, body: LabelsPatch, session: SessionDep, owner: OwnerDep
+) -> SweepOut:
+    """Change the sweep's name, tags or notes (only these; its experiments keep theirs)."""
+    sweep = sweep_or_404(session, sweep_id, owner)
+    labels.apply(sweep, body.changes())
+    session.commit()
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
 
 
