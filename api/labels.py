@@ -44,6 +44,7 @@ Tags = Annotated[
         max_length=TAGS_MAX,
         description=f"At most {TAGS_MAX} distinct tags, each 1 to {TAG_MAX} letters, digits "
         "and _ . : - (starting with a letter or digit); lists filter by them. Returned sorted.",
+        json_schema_extra={"uniqueItems": True},
     ),
     AfterValidator(_distinct),
 ]

@@ -18,10 +18,11 @@ from api.list_query import PageQuery
 from api.responses import BODY, SUBMISSION, refusals
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
 from jobs import listing, store
-from jobs.models import Sweep
+from jobs.models import Job, Sweep
 from jobs.queue import enqueue
 from jobs.statuses import ACTIVE_STATUSES
-from jobs.trace_probes import last_probe_curve
+from jobs.trace_probes import probe_curves
+from jobs.trace_read import Stored
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
@@ -112,11 +113,17 @@ def compare(
         raise invalid("query", "metric", f"unknown metric; use one of {', '.join(METRICS)}", metric)
     rows = sweeps.members(session, sweep_id)
     if metric in CURVE_METRICS:
-        return compare_curves(rows, lambda job_id: last_probe_curve(session, job_id))
+        return compare_curves(rows, lambda job: _last_curve(session, job))
     axis = x or next(iter(sweep.grid))
     if axis not in sweep.grid:
         raise invalid("query", "x", f"not a grid axis; use one of {', '.join(sweep.grid)}", x)
     return compare_scalar(sweep.grid, rows, metric, axis)
+
+
+def _last_curve(session: SessionDep, job: Job) -> tuple[int, list[float]] | None:
+    """The step and first layer's |dL/dh_t| curve of the job's last stored probe."""
+    probe = probe_curves(session, Stored.of(job))
+    return None if probe is None else (probe[0], probe[1][0].tolist())
 
 
 @router.post("/{sweep_id}/cancel", response_model=SweepOut, responses=refusals(404))
