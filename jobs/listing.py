@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from jobs.models import Job, JobTag, Sweep, SweepMember, SweepTag
 
@@ -90,6 +90,7 @@ def list_jobs(
     total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
     page = session.scalars(
         select(Job)
+        .options(selectinload(Job.tag_rows))  # the page's tags in one more query
         .where(*conditions)
         .order_by(*ordering(Job, sort, order))
         .limit(limit)
@@ -102,6 +103,7 @@ def list_sweeps(session: Session, where: Labelled, limit: int, offset: int) -> l
     """Newest first."""
     page = session.scalars(
         select(Sweep)
+        .options(selectinload(Sweep.tag_rows))
         .where(*_labelled(where, Sweep, SweepTag))
         .order_by(*ordering(Sweep, "created_at", "desc"))
         .limit(limit)

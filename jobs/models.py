@@ -84,10 +84,12 @@ class Job(Base):
     trace_probes: Mapped[int] = mapped_column(default=0, server_default="0")
     trace_meta: Mapped[dict[str, Any] | None]
     # The researcher's labels; tags are rows of job_tags, so a tag filter is a portable join.
+    # They load when read (lists load a page's at once: jobs/listing.py), so the many reads
+    # of job rows that never show tags (workers, event streams) cost no extra query.
     name: Mapped[str | None] = mapped_column(String(NAME_MAX))
     notes: Mapped[str | None] = mapped_column(Text)
     tag_rows: Mapped[list[JobTag]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True, order_by="JobTag.tag"
+        cascade="all, delete-orphan", passive_deletes=True, order_by="JobTag.tag"
     )
     # Numbers of the summary copied out when the job ends (store.summary_columns), so lists
     # sort by them in SQL; null until then.
@@ -175,10 +177,7 @@ class Sweep(Base):
     name: Mapped[str | None] = mapped_column(String(NAME_MAX))
     notes: Mapped[str | None] = mapped_column(Text)
     tag_rows: Mapped[list[SweepTag]] = relationship(
-        lazy="selectin",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-        order_by="SweepTag.tag",
+        cascade="all, delete-orphan", passive_deletes=True, order_by="SweepTag.tag"
     )
 
     @property
