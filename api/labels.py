@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import HTTPException
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -13,7 +14,11 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from api.errors import not_found
 from gradcore.spec import ExperimentSpec
 from jobs.models import NAME_MAX, NOTES_MAX, TAG_MAX, Job, JobTag, Sweep, SweepTag
 
@@ -119,3 +124,16 @@ def apply(row: Job | Sweep, labels: dict[str, Any]) -> None:
         kept = {tag_row.tag: tag_row for tag_row in row.tag_rows}
         make = JobTag if isinstance(row, Job) else SweepTag
         row.tag_rows = [kept.get(tag) or make(tag=tag) for tag in sorted(labels["tags"])]
+
+
+def save(session: Session, kind: str, row_id: str) -> None:
+    """Commit a PATCH: a 409 when another PATCH added the same tag at the same moment, a 404
+    when the row was deleted meanwhile."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise HTTPException(409, f"the {kind}'s tags changed meanwhile; send it again") from exc
+    except StaleDataError as exc:
+        session.rollback()
+        raise not_found(kind, row_id) from exc

@@ -92,12 +92,12 @@ def get_experiment(job_id: JobId, session: SessionDep) -> ExperimentOut:
     return ExperimentOut.from_job(_job_or_404(session, job_id))
 
 
-@router.patch("/{job_id}", response_model=ExperimentOut, responses=refusals(*BODY, 404))
+@router.patch("/{job_id}", response_model=ExperimentOut, responses=refusals(*BODY, 404, 409))
 def patch_experiment(job_id: JobId, body: LabelsPatch, session: SessionDep) -> ExperimentOut:
     """Change the experiment's name, tags or notes (only these); the others stay."""
     job = _job_or_404(session, job_id)
     labels.apply(job, body.changes())
-    session.commit()
+    labels.save(session, "experiment", job_id)
     return ExperimentOut.from_job(job)
 
 

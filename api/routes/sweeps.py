@@ -87,14 +87,14 @@ def get_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> SweepO
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
 
 
-@router.patch("/{sweep_id}", response_model=SweepOut, responses=refusals(*BODY, 404))
+@router.patch("/{sweep_id}", response_model=SweepOut, responses=refusals(*BODY, 404, 409))
 def patch_sweep(
     sweep_id: SweepId, body: LabelsPatch, session: SessionDep, owner: OwnerDep
 ) -> SweepOut:
     """Change the sweep's name, tags or notes (only these; its experiments keep theirs)."""
     sweep = sweep_or_404(session, sweep_id, owner)
     labels.apply(sweep, body.changes())
-    session.commit()
+    labels.save(session, "sweep", sweep_id)
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
 
 

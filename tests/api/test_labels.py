@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from api import labels
 from api.app import create_app
 from gradcore.result import ExperimentResult
 from jobs import keys, store
@@ -102,11 +104,11 @@ def test_a_bad_patch_is_a_422_naming_the_field_and_changes_nothing(
 
 
 def test_bad_labels_at_submission_are_refused_and_store_nothing(client: TestClient) -> None:
-    for labels, field in [({"tags": ["a", "a"]}, "tags"), ({"name": "n" * 201}, "name")]:
-        response = client.post(LIST, json={**TINY_SPEC, **labels})
+    for given, field in [({"tags": ["a", "a"]}, "tags"), ({"name": "n" * 201}, "name")]:
+        response = client.post(LIST, json={**TINY_SPEC, **given})
         assert response.status_code == 422 and response.json()["detail"][0]["loc"][1] == field
         response = client.post(
-            "/v1/sweeps", json={"base": TINY_SPEC, "grid": {"seq_len": [9]}, **labels}
+            "/v1/sweeps", json={"base": TINY_SPEC, "grid": {"seq_len": [9]}, **given}
         )
         assert response.status_code == 422 and response.json()["detail"][0]["loc"][1] == field
     assert client.get(LIST).json()["total"] == 0
@@ -122,6 +124,30 @@ def test_patch_sees_only_the_callers_own(client: TestClient) -> None:
     for path in (f"{LIST}/{job_id}", f"/v1/sweeps/{sweep_id}"):
         assert client.patch(path, json={"name": "mine"}, headers=bob).status_code == 404
         assert client.patch(path, json={"name": "mine"}, headers=alice).json()["name"] == "mine"
+
+
+def test_a_patch_racing_another_or_a_delete_is_refused_whole(both: TestClient) -> None:
+    job_id = _submit(both, tags=["a"])
+    sessions = both.app.state.sessions
+    with sessions() as mine, sessions() as theirs:
+        job = mine.get(Job, job_id)
+        assert job.tags == ["a"]  # read before the other PATCH commits
+        labels.apply(theirs.get(Job, job_id), {"tags": ["a", "b"]})
+        labels.save(theirs, "experiment", job_id)
+        labels.apply(job, {"tags": ["b"], "name": "lost"})  # "b" is stored meanwhile
+        with pytest.raises(HTTPException) as refused:
+            labels.save(mine, "experiment", job_id)
+        assert refused.value.status_code == 409 and "send it again" in refused.value.detail
+    job = both.get(f"{LIST}/{job_id}").json()
+    assert (job["tags"], job["name"]) == (["a", "b"], None)
+
+    with sessions() as mine:
+        job = mine.get(Job, job_id)
+        assert both.delete(f"{LIST}/{job_id}").status_code == 204
+        labels.apply(job, {"name": "gone"})
+        with pytest.raises(HTTPException) as refused:
+            labels.save(mine, "experiment", job_id)
+        assert refused.value.status_code == 404
 
 
 def _sweep_body(**labels) -> dict:
