@@ -67,21 +67,14 @@ class Labels(BaseModel):
     notes: Notes = None
 
 
-class LabelsPatch(BaseModel):
+class LabelsPatch(Labels):
     """PATCH body: the labels to change, others left as they are; a null name or notes
     removes it, an empty tags list removes them all."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"minProperties": 1},
-    )
-
-    name: Name = None
-    tags: Tags = []
-    notes: Notes = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     @model_validator(mode="after")
-    def _something(self) -> LabelsPatch:
+    def _not_empty(self) -> LabelsPatch:
         if not self.model_fields_set:
             raise ValueError(f"give at least one of {', '.join(LABELS)}")
         return self
@@ -108,10 +101,6 @@ class ExperimentIn(ExperimentSpec):
 def given(body: Labels | ExperimentIn) -> dict[str, Any]:
     """The labels a submission carries, as stored (tags sorted)."""
     return {"name": body.name, "tags": sorted(body.tags), "notes": body.notes}
-
-
-def stored(row: Job | Sweep) -> dict[str, Any]:
-    return {"name": row.name, "tags": row.tags, "notes": row.notes}
 
 
 def apply(row: Job | Sweep, labels: dict[str, Any]) -> None:
