@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from api.ids import ROW_ID
 from api.labels import TAGS_MAX, Tag
@@ -17,6 +17,18 @@ from jobs.models import NAME_MAX
 from jobs.statuses import JobStatus
 
 
+def _iso(value: object) -> object:
+    # Only ISO 8601 date-times, as the schema says: a number is not read as a Unix time.
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        if isinstance(value, str) and "T" in value.upper():
+            return datetime.fromisoformat(value.upper())
+    except ValueError:
+        pass
+    raise ValueError("an ISO 8601 date and time, such as 2026-01-31T12:00:00Z")
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     # A time without an offset is UTC, like every stored time.
     if moment is None:
@@ -24,7 +36,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-Moment = Annotated[datetime | None, AfterValidator(_utc)]
+Moment = Annotated[datetime | None, BeforeValidator(_iso), AfterValidator(_utc)]
 
 
 class PageQuery(BaseModel):

@@ -232,6 +232,8 @@ def test_experiments_filter_by_tags_name_sweep_status_and_time(both: TestClient)
         ({"tag": "a b"}, "tag"),
         ({"sweep": "nope"}, "sweep"),
         ({"created_after": "yesterday"}, "created_after"),
+        ({"created_before": "0.5"}, "created_before"),  # not read as a Unix time
+        ({"created_before": "2026-01-01"}, "created_before"),  # a date without a time
         ({"name": "n" * 201}, "name"),
     ],
 )
