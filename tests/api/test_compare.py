@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 
 import gradcore
 from gradcore.result import ExperimentResult
-from jobs import keys
+from jobs import keys, store, traces
 from tests.support.specs import TINY_SPEC
-from tests.support.traces import view_result
+from tests.support.traces import slice_between, traces_of, view_result
 
 SHORT = {**TINY_SPEC, "seq_len": 12, "hidden_size": 8, "batch_size": 8}
 # Longer, and two layers: the top layer's curve is the one compared.
@@ -103,6 +103,23 @@ def test_series_over_training_are_the_runs_own_downsampled_like_results(
     kept = {loss.index(min(loss)), loss.index(max(loss))}
     assert {results["long"].loss.step[i] for i in kept} <= set(cut["loss"][1]["step"])
     assert cut["horizon"][1]["step"] == reference["hidden_grad"]["step"]
+
+
+def test_a_running_job_is_compared_as_far_as_it_has_come(client: TestClient, pair, results) -> None:
+    short, _ = pair
+    running = client.post("/v1/experiments", json=LONG).json()["id"]
+    result = results["long"]
+    with client.app.state.sessions() as session:
+        attempt = store.start_job(session, running, "test-worker")
+        first_half = slice_between(traces_of(result.model_dump(mode="json")), 0, 15)
+        assert traces.append_slice(session, running, attempt, first_half)
+    answer = _compare(client, [short, running])
+    assert answer["runs"][1]["partial"] is True and answer["runs"][0]["partial"] is False
+    assert answer["probe"]["steps"] == [29, 10]
+    assert answer["hidden_grad"]["by_t"]["values"][1] == result.hidden_grad.norm[1][-1]
+    assert answer["loss"][1] == {"step": result.loss.step[:15], "value": result.loss.loss[:15]}
+    top = [horizon[-1] for horizon in result.hidden_grad.horizon[:2]]
+    assert answer["horizon"][1] == {"step": [0, 10], "value": top}
 
 
 def test_a_run_with_nothing_stored_yet_is_compared_as_empty(client: TestClient, pair) -> None:
