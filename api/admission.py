@@ -7,7 +7,8 @@
    failure half-way stores nothing.
 
 The same idempotency key and body return the experiment made the first time, not a second one;
-the same key with another body is a 422 (as the IETF Idempotency-Key draft asks). Keys are
+the same key with another spec is a 422 (as the IETF Idempotency-Key draft asks; the labels
+beside the spec are not compared, since they may have been edited since). Keys are
 scoped to the API key that sent them, so two clients can never collide.
 """
 
@@ -23,8 +24,9 @@ from kombu.exceptions import OperationalError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import limits, sweeps
+from api import labels, limits, sweeps
 from api.errors import invalid
+from api.labels import ExperimentIn
 from api.sweep_schemas import SweepIn
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks import needs_dataset
@@ -40,18 +42,21 @@ log = logging.getLogger(__name__)
 def admit_experiment(
     session: Session,
     settings: Settings,
-    spec: ExperimentSpec,
+    body: ExperimentIn,
     owner: str | None,
     idempotency_key: str | None,
 ) -> tuple[Job, bool]:
     """The job for this submission and whether it is new; raises a 4xx naming a limit."""
+    spec = body.spec()
     check_specs([spec], settings)
     with _admitting(session, owner):
-        earlier = _replay(session, spec, owner, idempotency_key)
+        earlier = _replay(session, body, owner, idempotency_key)
         if earlier is not None:
             return earlier, False
         _charge(session, settings, owner, adding=1)
-        return store.add_job(session, spec, owner, idempotency_key), True
+        job = store.add_job(session, spec, owner, idempotency_key)
+        labels.apply(job, labels.given(body))
+        return job, True
 
 
 def admit_sweep(
@@ -79,6 +84,8 @@ def admit_sweeps(
             sweeps.add_sweep(session, body.base, body.grid, body.seeds, combinations, owner)
             for body, combinations in zip(bodies, expanded, strict=True)
         ]
+        for body, (sweep, _jobs) in zip(bodies, admitted, strict=True):
+            labels.apply(sweep, labels.given(body))
         if record is not None:
             record([sweep for sweep, _jobs in admitted])
         return admitted
@@ -142,7 +149,7 @@ def _charge(session: Session, settings: Settings, owner: str | None, adding: int
 
 
 def _replay(
-    session: Session, spec: ExperimentSpec, owner: str | None, idempotency_key: str | None
+    session: Session, body: ExperimentIn, owner: str | None, idempotency_key: str | None
 ) -> Job | None:
     if idempotency_key is None:
         return None
@@ -150,7 +157,8 @@ def _replay(
     earlier = session.scalar(
         select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key)
     )
-    if earlier is not None and earlier.spec != spec.model_dump(mode="json"):
+    # The spec alone decides: labels may have been edited (PATCH) since the first request.
+    if earlier is not None and earlier.spec != body.spec().model_dump(mode="json"):
         raise invalid(
             "header",
             "idempotency-key",

@@ -13,6 +13,7 @@ from api.event_hub import EventHub
 from api.process_metrics import process_exits
 from api.responses import refusals
 from api.routes import (
+    compare,
     dashboard,
     events,
     experiments,
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         www_redirect=False,
     )
     # Every route may refuse a foreign Host; all but the health check need a key once one exists.
-    for module in (experiments, exports, events, sweeps, reproductions, meta):
+    for module in (experiments, exports, events, sweeps, reproductions, compare, meta):
         app.include_router(module.router, prefix="/v1", responses=refusals(400, 401))
     app.include_router(health.router, prefix="/v1", responses=refusals(400))
     app.include_router(metrics.router, responses=refusals(400, 401))

@@ -42,9 +42,18 @@ def reproduction_or_404(name: str) -> Reproduction:
 
 
 def plan_bodies(reproduction: Reproduction, scale: Scale, seeds: int) -> list[SweepIn]:
-    """Each plan of the scale as the body of POST /v1/sweeps."""
+    """Each plan of the scale as the body of POST /v1/sweeps, named and tagged after the
+    reproduction so that lists find its sweeps."""
+    plans = reproduction.plans[scale]
     return [
-        SweepIn(base=plan.base, grid=plan.grid, seeds=seeds) for plan in reproduction.plans[scale]
+        SweepIn(
+            base=plan.base,
+            grid=plan.grid,
+            seeds=seeds,
+            name=f"{reproduction.name} ({scale} scale), plan {number} of {len(plans)}",
+            tags=sorted(["reproduction", reproduction.name, scale]),
+        )
+        for number, plan in enumerate(plans, start=1)
     ]
 
 

@@ -183,17 +183,3 @@ def members(session: Session, sweep_id: str) -> list[tuple[SweepMember, Job]]:
         .execution_options(populate_existing=True)
     )
     return [(member, job) for member, job in rows]
-
-
-def list_sweeps(session: Session, owner: str | None, limit: int, offset: int) -> list[Sweep]:
-    """Newest first; only `owner`'s once API keys are in use."""
-    mine = [Sweep.owner == owner] if owner is not None else []
-    return list(
-        session.scalars(
-            select(Sweep)
-            .where(*mine)
-            .order_by(Sweep.created_at.desc(), Sweep.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    )

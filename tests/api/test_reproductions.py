@@ -45,7 +45,9 @@ def test_the_gallery_is_listed_with_its_plans_as_sweep_bodies(client: TestClient
     assert forget["expected"] == FORGET_BIAS.expected and forget["seeds"] == SEEDS
     (plan,) = forget["scales"]["cpu"]["plans"]
     assert plan == {"base": FORGET_BIAS.plans["cpu"][0].base,
-                    "grid": {"init.forget_bias": [0.0, 1.0]}, "seeds": SEEDS}  # fmt: skip
+                    "grid": {"init.forget_bias": [0.0, 1.0]}, "seeds": SEEDS,
+                    "name": "forget_bias (cpu scale), plan 1 of 1",
+                    "tags": ["cpu", "forget_bias", "reproduction"], "notes": None}  # fmt: skip
     assert forget["scales"]["cpu"]["runs"] == 2 * SEEDS
     indrnn = items[list(REPRODUCTIONS).index("indrnn_adding")]["scales"]["paper"]
     assert len(indrnn["plans"]) == 3 and indrnn["runs"] == 4 * SEEDS
