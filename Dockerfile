@@ -18,6 +18,7 @@ COPY jobs jobs
 COPY api api
 COPY worker worker
 COPY cli cli
+COPY gradflow_client gradflow_client
 RUN pip install .
 
 RUN useradd --create-home --uid 1000 gradflow \

@@ -7,50 +7,92 @@
    failure half-way stores nothing.
 
 The same idempotency key and body return the experiment made the first time, not a second one;
-the same key with another body is a 422 (as the IETF Idempotency-Key draft asks). Keys are
+the same key with another spec is a 422 (as the IETF Idempotency-Key draft asks; the labels
+beside the spec are not compared, since they may have been edited since). Keys are
 scoped to the API key that sent them, so two clients can never collide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from celery import Celery
+from fastapi import HTTPException
+from kombu.exceptions import OperationalError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import limits, sweeps
+from api import labels, limits, sweeps
 from api.errors import invalid
+from api.labels import ExperimentIn
 from api.sweep_schemas import SweepIn
 from gradcore.spec import ExperimentSpec
 from gradcore.tasks import needs_dataset
 from jobs import quotas, store
 from jobs.datasets import available_datasets
 from jobs.models import Job, Sweep
+from jobs.queue import enqueue
 from jobs.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def admit_experiment(
     session: Session,
     settings: Settings,
-    spec: ExperimentSpec,
+    body: ExperimentIn,
     owner: str | None,
     idempotency_key: str | None,
 ) -> tuple[Job, bool]:
     """The job for this submission and whether it is new; raises a 4xx naming a limit."""
+    spec = body.spec()
     check_specs([spec], settings)
     with _admitting(session, owner):
-        earlier = _replay(session, spec, owner, idempotency_key)
+        earlier = _replay(session, body, owner, idempotency_key)
         if earlier is not None:
             return earlier, False
         _charge(session, settings, owner, adding=1)
-        return store.add_job(session, spec, owner, idempotency_key), True
+        job = store.add_job(session, spec, owner, idempotency_key)
+        labels.apply(job, labels.given(body))
+        return job, True
 
 
 def admit_sweep(
     session: Session, settings: Settings, body: SweepIn, owner: str | None
 ) -> tuple[Sweep, list[Job]]:
     """The stored sweep and its jobs; raises a 4xx naming a limit, storing nothing."""
+    (admitted,) = admit_sweeps(session, settings, [body], owner)
+    return admitted
+
+
+def admit_sweeps(
+    session: Session,
+    settings: Settings,
+    bodies: Sequence[SweepIn],
+    owner: str | None,
+    record: Callable[[list[Sweep]], None] | None = None,
+) -> list[tuple[Sweep, list[Job]]]:
+    """Every sweep with its jobs, admitted as one submission in one transaction: all of them
+    or none. `record` adds rows that belong with the sweeps (a reproduction run) before the
+    commit. Raises a 4xx naming a limit, storing nothing."""
+    expanded = [_expand(body, settings) for body in bodies]
+    with _admitting(session, owner):
+        _charge(session, settings, owner, adding=sum(map(len, expanded)))
+        admitted = [
+            sweeps.add_sweep(session, body.base, body.grid, body.seeds, combinations, owner)
+            for body, combinations in zip(bodies, expanded, strict=True)
+        ]
+        for body, (sweep, _jobs) in zip(bodies, admitted, strict=True):
+            labels.apply(sweep, labels.given(body))
+        if record is not None:
+            record([sweep for sweep, _jobs in admitted])
+        return admitted
+
+
+def _expand(body: SweepIn, settings: Settings) -> list[sweeps.Combination]:
+    """The sweep's checked combinations: within the size limit, each a spec this server runs."""
     if body.size > settings.sweep_max_experiments:
         raise invalid(
             "body",
@@ -61,9 +103,7 @@ def admit_sweep(
         )
     combinations = sweeps.expand(body.base, body.grid, body.seeds)
     check_specs([combination.spec for combination in combinations], settings)
-    with _admitting(session, owner):
-        _charge(session, settings, owner, adding=len(combinations))
-        return sweeps.add_sweep(session, body.base, body.grid, body.seeds, combinations, owner)
+    return combinations
 
 
 def check_specs(specs: Iterable[ExperimentSpec], settings: Settings) -> None:
@@ -109,7 +149,7 @@ def _charge(session: Session, settings: Settings, owner: str | None, adding: int
 
 
 def _replay(
-    session: Session, spec: ExperimentSpec, owner: str | None, idempotency_key: str | None
+    session: Session, body: ExperimentIn, owner: str | None, idempotency_key: str | None
 ) -> Job | None:
     if idempotency_key is None:
         return None
@@ -117,7 +157,8 @@ def _replay(
     earlier = session.scalar(
         select(Job).where(Job.owner == owner, Job.idempotency_key == idempotency_key)
     )
-    if earlier is not None and earlier.spec != spec.model_dump(mode="json"):
+    # The spec alone decides: labels may have been edited (PATCH) since the first request.
+    if earlier is not None and earlier.spec != body.spec().model_dump(mode="json"):
         raise invalid(
             "header",
             "idempotency-key",
@@ -126,3 +167,25 @@ def _replay(
             idempotency_key,
         )
     return earlier
+
+
+def enqueue_sweeps(
+    session: Session, celery: Celery, queue: str, admitted: list[tuple[Sweep, list[Job]]]
+) -> None:
+    """Queue every admitted job; when the broker is unreachable, the jobs not yet sent fail
+    (they would never run) and the answer is a 503 saying how many were queued."""
+    jobs = [job for _sweep, sweep_jobs in admitted for job in sweep_jobs]
+    named = ", ".join(sweep.id for sweep, _jobs in admitted)
+    for sent, job in enumerate(jobs):
+        try:
+            enqueue(celery, queue, job.id)
+        except OperationalError as exc:
+            log.error("could not enqueue sweep %s: %s", named, exc)
+            for unsent in jobs[sent:]:
+                store.fail_job(session, unsent.id, f"the broker was unreachable ({exc})")
+            raise HTTPException(
+                503,
+                f"the job broker (Redis) is unreachable; {sent} of {len(jobs)} experiments of "
+                f"sweep {named} were queued and the rest failed. GET /v1/health shows what "
+                "is down.",
+            ) from exc

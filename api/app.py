@@ -12,7 +12,18 @@ from api import auth, errors, limits
 from api.event_hub import EventHub
 from api.process_metrics import process_exits
 from api.responses import refusals
-from api.routes import dashboard, events, experiments, exports, health, meta, metrics, sweeps
+from api.routes import (
+    compare,
+    dashboard,
+    events,
+    experiments,
+    exports,
+    health,
+    meta,
+    metrics,
+    reproductions,
+    sweeps,
+)
 from api.stream_slots import StreamSlots
 from jobs.db import init_db, make_engine
 from jobs.exposure import check_exposure
@@ -61,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         www_redirect=False,
     )
     # Every route may refuse a foreign Host; all but the health check need a key once one exists.
-    for module in (experiments, exports, events, sweeps, meta):
+    for module in (experiments, exports, events, sweeps, reproductions, compare, meta):
         app.include_router(module.router, prefix="/v1", responses=refusals(400, 401))
     app.include_router(health.router, prefix="/v1", responses=refusals(400))
     app.include_router(metrics.router, responses=refusals(400, 401))

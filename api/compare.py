@@ -135,13 +135,13 @@ def compare_scalar(
 
 
 def compare_curves(
-    rows: list[tuple[SweepMember, Job]], last_curve: Callable[[str], tuple[int, list[float]] | None]
+    rows: list[tuple[SweepMember, Job]], last_curve: Callable[[Job], tuple[int, list[float]] | None]
 ) -> Comparison:
     """The first layer's |dL/dh_t| at each experiment's last probe, averaged in log10 over
     seeds. `last_curve` gives an experiment's last probe step and that curve."""
     groups: dict[str, tuple[dict[str, Any], list[str], list[int], list[list[float]]]] = {}
     for member, job in _finished(rows):
-        probe = last_curve(job.id)
+        probe = last_curve(job)
         if probe is None:
             continue
         values, ids, steps, curves = groups.setdefault(

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from api.field_hints import UNKNOWN_FIELD, unknown_field_message
+
 # Cross-field checks (e.g. ExperimentSpec's, TrainingSpec's) raise "field.path: why", the path
 # from the spec's top; pydantic locates those at the model itself, so the field is read back
 # from the message.
@@ -32,7 +34,11 @@ def not_found(kind: str, ident: str) -> HTTPException:
     return HTTPException(404, f"{kind} {ident} not found; GET /v1/{kind}s lists the ids")
 
 
-def _locate(error: dict[str, Any]) -> dict[str, Any]:
+# A body FastAPI did not parse as JSON reaches the model as a string or bytes.
+_NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
+
+
+def _locate(error: dict[str, Any], request: Request) -> dict[str, Any]:
     error = dict(error)
     match = _FIELD_PREFIX.match(error.get("msg", ""))
     loc = tuple(error.get("loc", ()))
@@ -43,10 +49,30 @@ def _locate(error: dict[str, Any]) -> dict[str, Any]:
         error["loc"] = (loc[0], *path)
     if error.get("type") in _STRICT_TYPES:
         error["msg"] = f"{error['msg']}: {_STRICT_TYPES[error['type']]}"
+    if error.get("type") == UNKNOWN_FIELD and error["loc"][0] == "body":
+        error["msg"] = unknown_field_message(_body_model(request), error["loc"][1:])
+    if error.get("type") in _NOT_AN_OBJECT and tuple(error["loc"]) == ("body",):
+        sent = request.headers.get("content-type")
+        if sent is None or not _is_json(sent):
+            error["msg"] = (
+                "the body was not read as JSON: send it with the header "
+                f"Content-Type: application/json (this request's: {sent or 'none'})"
+            )
     if "ctx" in error:
         # A validator's exception object has no JSON form; its message is already in "msg".
         error["ctx"] = {k: v for k, v in error["ctx"].items() if not isinstance(v, Exception)}
     return error
+
+
+def _body_model(request: Request) -> Any:
+    """The model of the matched route's body (None when there is none)."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    return body_field.field_info.annotation if body_field is not None else None
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def invalid(location: str, field: str, message: str, value: Any) -> RequestValidationError:
@@ -70,8 +96,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [_locate(error) for error in exc.errors()]
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [_locate(error, request) for error in exc.errors()]
     return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(errors))})
 
 

@@ -10,7 +10,7 @@ from fastapi import Depends, Path
 
 from api.errors import not_found
 
-# Experiments and sweeps are named by uuid4().hex.
+# Experiments, sweeps and reproduction runs are named by uuid4().hex.
 ROW_ID = re.compile(r"[0-9a-f]{32}")
 _FORMAT = "32 lowercase hexadecimal digits; any other string names nothing (404)"
 
@@ -30,5 +30,12 @@ def _sweep_id(sweep_id: Annotated[str, Path(description=f"A sweep's id: {_FORMAT
     return checked_id("sweep", sweep_id)
 
 
+def _run_id(
+    run_id: Annotated[str, Path(description=f"A reproduction run's id: {_FORMAT}")],
+) -> str:
+    return checked_id("reproduction run", run_id)
+
+
 JobId = Annotated[str, Depends(_job_id)]
+ReproductionRunId = Annotated[str, Depends(_run_id)]
 SweepId = Annotated[str, Depends(_sweep_id)]

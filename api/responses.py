@@ -27,7 +27,10 @@ REFUSALS: dict[int, dict[str, Any]] = {
         headers={"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
     ),
     404: _error("No such id, or one another API key owns; a malformed id names nothing."),
-    409: _error("The experiment is not in a state that allows this; the detail says which."),
+    409: _error(
+        "The experiment is not in a state that allows this, or (PATCH) its tags changed "
+        "meanwhile; the detail says which."
+    ),
     413: _error("The body is larger than GRADFLOW_MAX_BODY_BYTES."),
     429: _error(
         "This API key has too many queued or running experiments, or has submitted too "

@@ -1,5 +1,6 @@
 """The API's own models: query parameters in, responses out. The POST body is gradcore's
-ExperimentSpec itself, so the service accepts exactly what the engine can run."""
+ExperimentSpec with labels beside its fields (api/labels.py), so the service accepts exactly
+what the engine can run."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pydantic import (
 )
 
 from gradcore.result import ExperimentResult, Summary
-from gradcore.spec import Cell, ExperimentSpec, Task
+from gradcore.spec import ExperimentSpec
 from jobs.models import Job
 from jobs.result_view import RESULT_FIELDS
 from jobs.statuses import ACTIVE_STATUSES, JobStatus
@@ -36,16 +37,6 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 # ---- query parameters --------------------------------------------------------------------
-
-
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: JobStatus | None = None
-    cell: Cell | None = None
-    task: Task | None = None
-    limit: int = Field(50, ge=1, le=PAGE_SIZE_MAX)
-    offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
 class ResultQuery(BaseModel):
@@ -121,10 +112,27 @@ class ProgressOut(BaseModel):
         )
 
 
+class NumbersOut(BaseModel):
+    """The summary's numbers a list sorts by (GET /v1/experiments?sort=...)."""
+
+    final_loss: float | None
+    eval_metric: float | None
+    horizon: int | None = Field(description="the top layer's gradient horizon, last probe")
+    steps_per_second: float | None
+
+    @classmethod
+    def from_job(cls, job: Job) -> NumbersOut | None:
+        if job.summary is None:
+            return None
+        return cls(**{name: getattr(job, name) for name in cls.model_fields})
+
+
 class ExperimentBrief(BaseModel):
-    """A job as listed: everything but its summary."""
+    """A job as listed: everything but its summary and notes."""
 
     id: str
+    name: str | None
+    tags: list[str]
     status: JobStatus
     cancel_requested: bool = Field(description="a cancel was asked while running")
     spec: ExperimentSpec
@@ -133,11 +141,14 @@ class ExperimentBrief(BaseModel):
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
     error: str | None = Field(description="why it failed and what to do")
+    numbers: NumbersOut | None = Field(description="null until the run has ended")
 
     @classmethod
     def from_job(cls, job: Job, **extra: Any) -> ExperimentBrief:
         return cls(
             id=job.id,
+            name=job.name,
+            tags=job.tags,
             status=job.status,
             cancel_requested=job.cancel_requested,
             spec=ExperimentSpec.model_validate(job.spec),
@@ -146,6 +157,7 @@ class ExperimentBrief(BaseModel):
             started_at=job.started_at,
             finished_at=job.finished_at,
             error=job.error,
+            numbers=NumbersOut.from_job(job),
             **extra,
         )
 
@@ -157,6 +169,7 @@ class ResumeOut(BaseModel):
 
 
 class ExperimentOut(ExperimentBrief):
+    notes: str | None
     summary: Summary | None = Field(description="set once the run has finished")
     resumes: list[ResumeOut] = Field(
         description="each time the run was interrupted (its process killed, its worker lost or "
@@ -170,6 +183,7 @@ class ExperimentOut(ExperimentBrief):
     def from_job(cls, job: Job, **extra: Any) -> ExperimentOut:
         return super().from_job(
             job,
+            notes=job.notes,
             summary=job.summary,
             resumes=job.resumes or [],
             checkpoint_step=job.checkpoint_step if job.status in ACTIVE_STATUSES else None,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.labels import Labels
 from api.schemas import UtcDatetime
 from api.sweeps import sweep_size
 from jobs.models import Job, Sweep, SweepMember
@@ -16,7 +17,7 @@ DOTTED_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 SEEDS_MAX = 100
 
 
-class SweepIn(BaseModel):
+class SweepIn(Labels):
     model_config = ConfigDict(extra="forbid")
 
     base: dict[str, Any] = Field(
@@ -101,6 +102,8 @@ class SweepMemberOut(BaseModel):
 
 class SweepBrief(BaseModel):
     id: str
+    name: str | None
+    tags: list[str]
     created_at: UtcDatetime
     base: dict[str, Any]
     grid: dict[str, list[Any]]
@@ -111,6 +114,8 @@ class SweepBrief(BaseModel):
     def from_sweep(cls, sweep: Sweep, **extra: Any) -> SweepBrief:
         return cls(
             id=sweep.id,
+            name=sweep.name,
+            tags=sweep.tags,
             created_at=sweep.created_at,
             base=sweep.base,
             grid=sweep.grid,
@@ -121,14 +126,22 @@ class SweepBrief(BaseModel):
 
 
 class SweepOut(SweepBrief):
+    notes: str | None
     status: Literal["active", "finished"] = Field(
         description="finished once no experiment is queued or running"
     )
     counts: dict[str, int] = Field(description="experiments per status")
     experiments: list[SweepMemberOut]
+    reproduction: str | None = Field(
+        None,
+        description="the reproduction run this sweep belongs to; its verdict is at "
+        "GET /v1/reproductions/runs/{id}",
+    )
 
     @classmethod
-    def from_rows(cls, sweep: Sweep, rows: list[tuple[SweepMember, Job]]) -> SweepOut:
+    def from_rows(
+        cls, sweep: Sweep, rows: list[tuple[SweepMember, Job]], reproduction: str | None = None
+    ) -> SweepOut:
         experiments = [SweepMemberOut.from_rows(member, job) for member, job in rows]
         counts: dict[str, int] = {}
         for experiment in experiments:
@@ -136,9 +149,11 @@ class SweepOut(SweepBrief):
         finished = all(e.status in FINAL_STATUSES for e in experiments)
         return super().from_sweep(
             sweep,
+            notes=sweep.notes,
             status="finished" if finished else "active",
             counts=counts,
             experiments=experiments,
+            reproduction=reproduction,
         )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import invalid
+from api.field_hints import UNKNOWN_FIELD, unknown_field_message
 from gradcore.spec import ExperimentSpec
 from jobs import store
 from jobs.models import Job, Sweep, SweepMember
@@ -133,9 +134,15 @@ def _spec(
 def _problems(exc: ValidationError | ValueError) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(map(str, e['loc'])) or 'spec'}: {_message(e)}" for e in exc.errors()
         )
     return str(exc)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == UNKNOWN_FIELD:
+        return unknown_field_message(ExperimentSpec, error["loc"])
+    return error["msg"]
 
 
 def add_sweep(
@@ -176,17 +183,3 @@ def members(session: Session, sweep_id: str) -> list[tuple[SweepMember, Job]]:
         .execution_options(populate_existing=True)
     )
     return [(member, job) for member, job in rows]
-
-
-def list_sweeps(session: Session, owner: str | None, limit: int, offset: int) -> list[Sweep]:
-    """Newest first; only `owner`'s once API keys are in use."""
-    mine = [Sweep.owner == owner] if owner is not None else []
-    return list(
-        session.scalars(
-            select(Sweep)
-            .where(*mine)
-            .order_by(Sweep.created_at.desc(), Sweep.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-    )

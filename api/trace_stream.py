@@ -17,7 +17,14 @@ from api.tidy import Row, tidy_rows
 from jobs import trace_format as fmt
 from jobs.result_view import TRACE_MODELS
 from jobs.statuses import ACTIVE_STATUSES
-from jobs.trace_probes import PROBE_COLUMNS, choose_probes, probe_rows, probe_value, read_probes
+from jobs.trace_probes import (
+    PROBE_COLUMNS,
+    choose_probes,
+    probe_rows,
+    probe_value,
+    read_probes,
+    recorded,
+)
 from jobs.trace_read import Stored, step_pieces, view
 
 PROBES_PER_PIECE = 256
@@ -120,7 +127,7 @@ def _probe_part(session: Session, stored: Stored, name: str, low: int, high: int
     yield dumps({"step": steps, **head})[:-1]
     for key in PROBE_COLUMNS[name]:
         yield f",{dumps(key)}:"
-        if name == "dynamics" and not meta[key]:
+        if not recorded(name, meta, key):
             yield "null"
             continue
         yield "["

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cli.compose_gpus import add_compose_gpus_command, print_gpu_override
+from cli.datasets import add_datasets_command, run_datasets
 from cli.keys import add_keys_command, run_keys
 from cli.remote import REMOTE_COMMANDS, add_remote_commands, run_remote
 from cli.reproduce import add_reproduce_command, run_reproduce
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     alive.add_argument("name", help="the worker's Celery hostname, e.g. gradflow@HOST")
     commands.add_parser("reference", help="print docs/reference.md: every spec and result field")
     add_keys_command(commands)
+    add_datasets_command(commands)
+    add_compose_gpus_command(commands)
     add_reproduce_command(commands)
     add_remote_commands(commands)
     args = parser.parse_args(argv)
@@ -45,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_reproduce(args)
     if args.command == "keys":
         return run_keys(args, settings)
+    if args.command == "datasets":
+        return run_datasets(args, settings.data_dir)
+    if args.command == "compose-gpus":
+        return print_gpu_override(args.gpus)
     if args.command == "reference":
         from cli.reference import main as print_reference
 

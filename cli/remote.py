@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 import httpx
 
 from gradflow_client import Client, GradflowError, Status, Traces
-from jobs.statuses import JobStatus
+from jobs.statuses import FINAL_STATUSES, JobStatus
 
 T = TypeVar("T")
+# What a watched run's lines show: loss, gradient norm, horizon.
+END_FIELDS = "loss,grad_norm,hidden_grad"
 REMOTE_COMMANDS: dict[str, str] = {
     "submit": "submit a spec JSON to the service and print the experiment's id",
     "watch": "show an experiment's loss, gradient norm and horizon as it trains; exit 0 if it "
@@ -64,20 +66,26 @@ def submit(client: Client, spec_path: Path, watch_after: bool) -> int:
         spec = json.loads(spec_path.read_text())
     except (OSError, ValueError) as exc:
         raise SystemExit(f"gradflow: cannot read {spec_path}: {exc}") from exc
-    job = _answer(lambda: client.submit(spec))
+    job = answer(lambda: client.submit(spec))
     print(job["id"])
     return watch(client, job["id"]) if watch_after else 0
 
 
 def watch(client: Client, experiment_id: str) -> int:
-    """A line per stored batch of traces until the experiment ends; exit 0 if it succeeded."""
-    total = _answer(lambda: client.get(experiment_id))["progress"]["total"]
-    _answer(lambda: _show_training(client, experiment_id, total))
-    job = _answer(lambda: client.get(experiment_id))
+    """A line per stored batch of traces until the experiment ends (for one that has ended, its
+    last line at once); exit 0 if it succeeded."""
+    job = answer(lambda: client.get(experiment_id))
+    total = job["progress"]["total"]
+    if job["status"] in FINAL_STATUSES:
+        _show_end(client, experiment_id, job["status"], total)
+    else:
+        answer(lambda: _show_training(client, experiment_id, total))
+        job = answer(lambda: client.get(experiment_id))
     summary = job.get("summary") or {}
+    final_loss = summary.get("final_loss")
     print(
         f"watch: {experiment_id} {job['status']}"
-        + (f", final loss {summary['final_loss']:.4g}" if summary.get("final_loss") else "")
+        + (f", final loss {final_loss:.4g}" if final_loss is not None else "")
         + (f": {job['error']}" if job.get("error") else ""),
         file=sys.stderr,
     )
@@ -92,13 +100,31 @@ def _show_training(client: Client, experiment_id: str, total: int) -> None:
     for event in client.follow(experiment_id):
         if isinstance(event, Status):
             print(f"status {event.status}", flush=True)
-        elif isinstance(event, Traces) and _advance(latest, event.data) and "step" in latest:
-            horizon = ",".join(map(str, latest.get("horizon", []))) or "-"
-            print(
-                f"step {latest['step']}/{total}  loss {_number(latest['loss'])}  "
-                f"grad norm {_number(latest['grad_norm'])}  horizon {horizon}",
-                flush=True,
-            )
+        elif isinstance(event, Traces) and _advance(latest, event.data):
+            _print_step(latest, total)
+
+
+def _show_end(client: Client, experiment_id: str, status: str, total: int) -> None:
+    """An ended run's last line and status, from its stored traces' last entries (a run that
+    failed before storing any has none)."""
+    latest: dict[str, Any] = {}
+    try:
+        stored = client.results(experiment_id, fields=END_FIELDS, max_points=2)
+    except GradflowError:
+        stored = {}
+    if _advance(latest, stored):
+        _print_step(latest, total)
+    print(f"status {status}", flush=True)
+
+
+def _print_step(latest: dict[str, Any], total: int) -> None:
+    if "step" in latest:
+        horizon = ",".join(map(str, latest.get("horizon", []))) or "-"
+        print(
+            f"step {latest['step']}/{total}  loss {_number(latest['loss'])}  "
+            f"grad norm {_number(latest['grad_norm'])}  horizon {horizon}",
+            flush=True,
+        )
 
 
 def _advance(latest: dict[str, Any], traces: dict[str, Any]) -> bool:
@@ -121,9 +147,9 @@ def results(
     client: Client, experiment_id: str, fields: str | None, as_csv: bool, output: Path | None
 ) -> int:
     if as_csv:
-        text = _answer(lambda: client.results_csv(experiment_id, fields=fields))
+        text = answer(lambda: client.results_csv(experiment_id, fields=fields))
     else:
-        text = json.dumps(_answer(lambda: client.results(experiment_id, fields=fields)))
+        text = json.dumps(answer(lambda: client.results(experiment_id, fields=fields)))
     if output is None:
         sys.stdout.write(text if as_csv else text + "\n")
     else:
@@ -131,7 +157,7 @@ def results(
     return 0
 
 
-def _answer(call: Callable[[], T]) -> T:
+def answer(call: Callable[[], T]) -> T:
     """The API's answer, or an exit with the server's explanation."""
     try:
         return call()

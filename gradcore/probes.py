@@ -7,6 +7,8 @@ never holds T gradient tensors.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Protocol
 
@@ -32,13 +34,24 @@ class HiddenGradNorms:
     def __init__(self, layers: int, time_steps: int, device: torch.device) -> None:
         # float64: the norm of a gradient near float32's underflow must not underflow itself.
         self.norms = torch.zeros(layers, time_steps, dtype=torch.float64, device=device)
+        self._into = self.norms  # where the hooks write: norms, or a second pass's curves
+
+    @contextmanager
+    def into(self, norms: Tensor) -> Iterator[None]:
+        """Hooks that fire inside the block write to `norms` (layers, T) instead: the curves of
+        a second backward pass, of part of the loss (gradcore.step's recall phase)."""
+        self._into = norms
+        try:
+            yield
+        finally:
+            self._into = self.norms
 
     def watch(self, hidden: Tensor, layer: int, t: int) -> None:
         if hidden.requires_grad:
             hidden.register_hook(partial(self._store, layer, t))
 
     def _store(self, layer: int, t: int, grad: Tensor) -> None:
-        self.norms[layer, t] = torch.linalg.vector_norm(grad, dtype=torch.float64)
+        self._into[layer, t] = torch.linalg.vector_norm(grad, dtype=torch.float64)
 
 
 def gradient_horizon(norms: list[float], fraction: float) -> int:
@@ -49,7 +62,8 @@ def gradient_horizon(norms: list[float], fraction: float) -> int:
     again counts from its earliest crossing, the dip inside the horizon. Where the task has a
     loss at every step (copy), each h_t receives its own step's loss gradient directly, so the
     curve stays near its peak and the horizon is about T by construction: a measure of memory
-    only for tasks whose loss is at the end."""
+    only for tasks whose loss is at the end. There the horizon of the recall phase's gradient
+    alone (hidden_grad.recall_horizon, gradcore.step) is the measure of memory."""
     peak = max(norms)
     if peak <= 0.0:
         return 0

@@ -55,7 +55,16 @@ class HiddenGradTrace(BaseModel):
         "|dL/dh_t| >= horizon_fraction * max_t |dL/dh_t| (0 for an all-zero curve). Not a run "
         "of consecutive steps: a curve that dips below the threshold and rises again counts "
         "from its earliest crossing. About T by construction for tasks with a loss at every "
-        "step (copy); see gradcore.probes.gradient_horizon"
+        "step (copy), where `recall_horizon` measures memory; see "
+        "gradcore.probes.gradient_horizon"
+    )
+    recall_horizon: list[list[int]] | None = Field(
+        None,
+        description="recall_horizon[i][l]: the same horizon of the gradient of the recall "
+        "phase's loss terms alone (copy: the last 10 steps, where the memorised symbols are "
+        "repeated), which speaks about memory where `horizon` is about T by construction. "
+        "Recorded by a second backward pass on probe steps, for tasks with a recall phase "
+        "trained by full or chunked BPTT; null otherwise",
     )
 
 

@@ -54,6 +54,9 @@ class SliceCursor:
                 "layers": trace.probe_layers,
                 "norm": trace.hidden_norms[p:],
                 "horizon": trace.horizons[p:],
+                "recall_horizon": None
+                if trace.recall_horizons is None
+                else trace.recall_horizons[p:],
             },
             "weight_change": {
                 "step": trace.steps[a:],
@@ -101,8 +104,9 @@ def refill(
         )
         trace.add_step(record)
     hidden = stored["hidden_grad"]
-    for step, norms in zip(hidden["step"], hidden["norm"], strict=True):
-        trace.add_probe(step, norms)
+    recall = hidden.get("recall_horizon") or [None] * len(hidden["step"])
+    for step, norms, recall_horizon in zip(hidden["step"], hidden["norm"], recall, strict=True):
+        trace.add_probe(step, norms, recall_horizon)
     dynamics = stored.get("dynamics")
     if map_probe is not None and dynamics is not None:
         map_probe.steps.extend(dynamics["step"])

@@ -5,6 +5,11 @@ both truncated forms), runs backward after each chunk and detaches the carried s
 gradient crosses a chunk boundary. Each chunk's loss is its share of the whole-sequence mean,
 so the accumulated gradient equals full BPTT's when k >= T, and the reported loss is always
 the whole sequence's mean. TBPTT(k1, k2) runs in gradcore.truncation.
+
+A probe step of a task with a recall phase (copy) also records the gradient of the recall
+phase's loss terms alone, by a second backward pass through the same graph before the first:
+its horizon speaks about memory where the whole loss's cannot (gradcore.probes). It costs one
+more backward pass on those probe steps only.
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ class StepOutput:
     loss: Tensor  # 0-d, detached: the batch mean loss
     metric: Tensor  # 0-d, detached
     hidden_grad_norms: Tensor | None  # (layers, T) float64 on probe steps
+    # (layers, T) float64: |dL_recall/dh_t| on probe steps of tasks with a recall phase
+    recall_grad_norms: Tensor | None = None
+
+
+def records_recall(training: TrainingSpec, task: TaskData) -> bool:
+    """Whether probe steps record the recall phase's gradient: tasks with a recall phase under
+    full or chunked BPTT (TBPTT(k1, k2) and UORO do not)."""
+    return task.every_step and task.recall_steps > 0 and training.mode in ("bptt", "tbptt")
 
 
 def chunk_length(training: TrainingSpec, time_steps: int) -> int:
@@ -48,10 +61,12 @@ def forward_backward(
             metric = task.metric(scored.logits, targets)
         return StepOutput(scored.loss, metric, None if windows is None else windows.norms)
     k = net.steps_per_call(chunk_length(training, time_steps), time_steps)
-    recorder = None
+    recorder = recall = None
     if probe:
         probed = net.time_steps(time_steps)
         recorder = HiddenGradNorms(len(net.probe_layers), probed, inputs.device)
+        if records_recall(training, task):
+            recall = torch.zeros_like(recorder.norms)
 
     states = None
     total_loss = inputs.new_zeros(())
@@ -74,6 +89,12 @@ def forward_backward(
             chunk_loss = task.loss(logits, targets[start:end], reduction="sum")
             chunk_loss = chunk_loss / (time_steps * batch_size)
             every_step_logits.append(logits.detach())
+            if recall is not None:
+                assert recorder is not None  # recall is made with the recorder
+                first = max(time_steps - task.recall_steps, start)  # the chunk's recall steps
+                with recorder.into(recall):
+                    terms = time_steps * batch_size
+                    _recall_backward(net, task, logits[first - start :], targets[first:end], terms)
         elif end == time_steps:
             last_logits = net.readout(net.last_features(features, states))  # (B, C)
             chunk_loss = task.loss(last_logits, targets)
@@ -88,4 +109,18 @@ def forward_backward(
         logits = torch.cat(every_step_logits) if task.every_step else last_logits.detach()
         metric = task.metric(logits, targets)
     norms = None if recorder is None else recorder.norms
-    return StepOutput(total_loss, metric, norms)
+    return StepOutput(total_loss, metric, norms, recall)
+
+
+def _recall_backward(
+    net: Network, task: TaskData, logits: Tensor, targets: Tensor, terms: int
+) -> None:
+    """Backpropagate the recall phase's loss terms of a chunk, logits (R, B, C) and targets
+    (R, B) with R of them in the chunk (none: nothing to do), as their share of the mean over
+    `terms` = T x B, keeping the graph for the whole loss's backward. autograd.grad leaves the
+    parameters' .grad as they are; the recorder's hooks on h_t see the recall gradient."""
+    if logits.shape[0] == 0:
+        return
+    recall_loss = task.loss(logits, targets, reduction="sum") / terms
+    params = [p for p in net.parameters() if p.requires_grad]
+    torch.autograd.grad(recall_loss, params, retain_graph=True, allow_unused=True)

@@ -20,6 +20,7 @@ class StepRecord(NamedTuple):
     per_param: list[float]  # each parameter's gradient norm, in TraceBuilder.param_names order
     weight_change: list[float]  # mean |delta W| per tracked weight, in weight_names order
     hidden_grad: list[list[float]] | None = None  # a probe step's [l][t] = |dL/dh_t| of layer l
+    recall_grad: list[list[float]] | None = None  # and of the recall phase's loss alone (copy)
 
 
 class TraceBuilder:
@@ -33,7 +34,9 @@ class TraceBuilder:
         probe_layers: list[str],
         time_steps: int,
         horizon_fraction: float,
+        recall: bool = False,
     ) -> None:
+        """recall: the task has a recall phase whose gradient probe steps record."""
         self.param_names = param_names
         self.weight_names = weight_names
         self.probe_layers = probe_layers
@@ -50,6 +53,7 @@ class TraceBuilder:
         self.probe_steps: list[int] = []
         self.hidden_norms: list[list[list[float]]] = []
         self.horizons: list[list[int]] = []
+        self.recall_horizons: list[list[int]] | None = [] if recall else None
 
     def add_step(self, record: StepRecord) -> None:
         self.steps.append(record.step)
@@ -63,13 +67,25 @@ class TraceBuilder:
         for name, value in zip(self.weight_names, record.weight_change, strict=True):
             self.weight_change[name].append(value)
         if record.hidden_grad is not None:
-            self.add_probe(record.step, record.hidden_grad)
+            recall = None if record.recall_grad is None else self._horizons(record.recall_grad)
+            self.add_probe(record.step, record.hidden_grad, recall)
 
-    def add_probe(self, step: int, norms: list[list[float]]) -> None:
-        """norms[l][t] = |dL/dh_t| of layer l."""
+    def add_probe(
+        self, step: int, norms: list[list[float]], recall_horizon: list[int] | None = None
+    ) -> None:
+        """norms[l][t] = |dL/dh_t| of layer l; recall_horizon[l] the horizon of the recall
+        phase's gradient, given exactly when the builder records one."""
+        if (recall_horizon is None) != (self.recall_horizons is None):
+            raise ValueError(f"probe at step {step}: the recall horizon is expected exactly "
+                             "for tasks with a recall phase")  # fmt: skip
         self.probe_steps.append(step)
         self.hidden_norms.append(norms)
-        self.horizons.append([gradient_horizon(curve, self.horizon_fraction) for curve in norms])
+        self.horizons.append(self._horizons(norms))
+        if self.recall_horizons is not None and recall_horizon is not None:
+            self.recall_horizons.append(recall_horizon)
+
+    def _horizons(self, norms: list[list[float]]) -> list[int]:
+        return [gradient_horizon(curve, self.horizon_fraction) for curve in norms]
 
     def loss_trace(self) -> LossTrace:
         return LossTrace(step=self.steps, loss=self.loss, metric=self.metric)
@@ -90,6 +106,7 @@ class TraceBuilder:
             layers=self.probe_layers,
             norm=self.hidden_norms,
             horizon=self.horizons,
+            recall_horizon=self.recall_horizons,
         )
 
     def weight_change_trace(self) -> WeightChangeTrace:

@@ -32,6 +32,7 @@ from gradcore.result import ExperimentResult, Progress
 from gradcore.slices import refill
 from gradcore.spec import ExperimentSpec
 from gradcore.stack import call_with_stack, graph_depth
+from gradcore.step import records_recall
 from gradcore.summary import build_summary, device_name, evaluate
 from gradcore.tasks import ImageSet, build_task
 from gradcore.trace import TraceBuilder
@@ -149,6 +150,7 @@ def _setup(
         net.probe_layers,
         net.time_steps(spec.sequence_length),
         spec.horizon_fraction,
+        recall=records_recall(spec.training, task),
     )
     map_probe = MapProbe(spec.probes, net.probe_layers, spec.seed) if spec.probes.enabled else None
     generators = _generators(spec, map_probe)

@@ -70,6 +70,7 @@ def train_step(run: Run, step: int, probe: bool) -> StepRecord | Ending:
         [out.loss.double(), out.metric.double(), stats.total, stats.clipped_total]
     ).tolist()
     hidden_grad = None if out.hidden_grad_norms is None else out.hidden_grad_norms.tolist()
+    recall_grad = None if out.recall_grad_norms is None else out.recall_grad_norms.tolist()
     not_finite = _first_non_finite_quantity(loss, grad_norm, hidden_grad)
     if not_finite is not None:
         return Ending("diverged", step, f"{not_finite} is not finite (NaN or inf) at step {step}")
@@ -87,6 +88,7 @@ def train_step(run: Run, step: int, probe: bool) -> StepRecord | Ending:
         per_param=stats.per_param.tolist(),
         weight_change=weight_change,
         hidden_grad=hidden_grad,
+        recall_grad=recall_grad,
     )
 
 

@@ -21,7 +21,12 @@ from sqlalchemy import (
     UniqueConstraint,
     literal_column,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# A name, tags and notes label experiments and sweeps (api/labels.py checks them).
+NAME_MAX = 200
+TAG_MAX = 64
+NOTES_MAX = 10_000
 
 
 def utcnow() -> datetime:
@@ -78,6 +83,24 @@ class Job(Base):
     trace_step: Mapped[int | None]
     trace_probes: Mapped[int] = mapped_column(default=0, server_default="0")
     trace_meta: Mapped[dict[str, Any] | None]
+    # The researcher's labels; tags are rows of job_tags, so a tag filter is a portable join.
+    # They load when read (lists load a page's at once: jobs/listing.py), so the many reads
+    # of job rows that never show tags (workers, event streams) cost no extra query.
+    name: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    notes: Mapped[str | None] = mapped_column(Text)
+    tag_rows: Mapped[list[JobTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="JobTag.tag"
+    )
+    # Numbers of the summary copied out when the job ends (store.summary_columns), so lists
+    # sort by them in SQL; null until then.
+    final_loss: Mapped[float | None]
+    eval_metric: Mapped[float | None]
+    horizon: Mapped[int | None] = mapped_column(doc="the top layer's, at the last probe")
+    steps_per_second: Mapped[float | None]
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
 
     @property
     def progress_fraction(self) -> float:
@@ -113,6 +136,9 @@ class TraceProbe(Base):
     series: Mapped[bytes] = mapped_column(LargeBinary, doc="trace_format.probe_series")
     norm: Mapped[bytes] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     horizon: Mapped[bytes] = mapped_column(LargeBinary, doc="int64 (layers,)")
+    recall_horizon: Mapped[bytes | None] = mapped_column(
+        LargeBinary, doc="int64 (layers,); tasks with a recall phase (copy)"
+    )
     jacobian_norm: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     lyapunov: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, k)")
 
@@ -151,6 +177,37 @@ class Sweep(Base):
     grid: Mapped[dict[str, Any]] = mapped_column(JSON)
     seeds: Mapped[int]
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    notes: Mapped[str | None] = mapped_column(Text)
+    tag_rows: Mapped[list[SweepTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="SweepTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+
+class JobTag(Base):
+    """One tag of an experiment; the (tag, job_id) index answers "which jobs have this tag"."""
+
+    __tablename__ = "job_tags"
+    __table_args__ = (Index("ix_job_tags_tag", "tag", "job_id"),)
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True)
+
+
+class SweepTag(Base):
+    """One tag of a sweep."""
+
+    __tablename__ = "sweep_tags"
+    __table_args__ = (Index("ix_sweep_tags_tag", "tag", "sweep_id"),)
+
+    sweep_id: Mapped[str] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(TAG_MAX), primary_key=True)
 
 
 class SweepMember(Base):
@@ -164,6 +221,36 @@ class SweepMember(Base):
     position: Mapped[int] = mapped_column(doc="order of expansion: grid product, then seed")
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int]
+
+
+class ReproductionRun(Base):
+    """A reproduction of the gallery (gradcore.reproductions) started as sweeps, one per plan,
+    and its verdict once every member has ended (kept, so reading it again costs nothing)."""
+
+    __tablename__ = "reproduction_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    scale: Mapped[str] = mapped_column(String(16))
+    seeds: Mapped[int]
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    passed: Mapped[bool | None] = mapped_column(doc="None until decided")
+    measured: Mapped[str | None] = mapped_column(Text)
+
+
+class ReproductionSweep(Base):
+    """One plan's sweep of a reproduction run; a sweep belongs to at most one run."""
+
+    __tablename__ = "reproduction_sweeps"
+
+    sweep_id: Mapped[str] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("reproduction_runs.id", ondelete="CASCADE"), index=True
+    )
+    plan: Mapped[int] = mapped_column(doc="the plan's place in the reproduction's plans")
 
 
 class Submission(Base):

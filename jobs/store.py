@@ -9,11 +9,10 @@ admission's (api/admission.py).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gradcore.result import Progress, Summary
@@ -27,14 +26,6 @@ OUTCOME_STATUS: dict[str, JobStatus] = {
     "diverged": JobStatus.diverged,
     "stopped": JobStatus.cancelled,
 }
-
-
-@dataclass(frozen=True)
-class JobFilter:
-    status: str | None = None
-    cell: str | None = None
-    task: str | None = None
-    owner: str | None = None
 
 
 def add_job(
@@ -68,22 +59,6 @@ def create_job(session: Session, spec: ExperimentSpec, owner: str | None = None)
 
 def get_job(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id)
-
-
-def list_jobs(session: Session, where: JobFilter, limit: int, offset: int) -> tuple[list[Job], int]:
-    """One page of jobs, newest first, and the number of jobs matching the filter."""
-    conditions = [
-        getattr(Job, name) == value for name, value in vars(where).items() if value is not None
-    ]
-    total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
-    page = session.scalars(
-        select(Job)
-        .where(*conditions)
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(page), total
 
 
 def _transition(session: Session, job_id: str, *from_status: str, **values: Any) -> bool:
@@ -226,6 +201,18 @@ def _transition_attempt(session: Session, job_id: str, attempt: int, **values: A
     )
 
 
+def summary_columns(summary: dict[str, Any]) -> dict[str, float | int | None]:
+    """The summary's numbers lists sort by, as the job row's columns: the top layer's gradient
+    horizon at the last probe (null without probes) beside three of the summary's own."""
+    horizons = summary.get("gradient_horizon") or []
+    return {
+        "final_loss": summary.get("final_loss"),
+        "eval_metric": summary.get("eval_metric"),
+        "horizon": horizons[-1][-1] if horizons and horizons[-1] else None,
+        "steps_per_second": summary.get("steps_per_second"),
+    }
+
+
 def finish_job(
     session: Session,
     job_id: str,
@@ -241,12 +228,14 @@ def finish_job(
     this_run = [Job.id == job_id, Job.status == JobStatus.running]
     if attempt is not None:
         this_run.append(Job.attempts == attempt)
+    document = summary.model_dump(mode="json")
     changed = update_jobs(
         session,
         *this_run,
         status=status,
         error=error,
-        summary=summary.model_dump(mode="json"),
+        summary=document,
+        **summary_columns(document),
         progress_step=summary.steps_completed,
         progress_loss=summary.final_loss,
         finished_at=utcnow(),

@@ -48,7 +48,11 @@ def describe(slice_: dict[str, Any]) -> dict[str, Any]:
         part = slice_.get(name)
         meta[name] = None if part is None else {"columns": _columns_of(part)}
     hidden = slice_["hidden_grad"]
-    meta["hidden_grad"] = {"time_steps": hidden["time_steps"], "layers": hidden["layers"]}
+    meta["hidden_grad"] = {
+        "time_steps": hidden["time_steps"],
+        "layers": hidden["layers"],
+        "recall": hidden.get("recall_horizon") is not None,  # absent from older runs' meta
+    }
     dynamics = slice_.get("dynamics")
     meta["dynamics"] = None
     if dynamics is not None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.downsample import select_indices
-from jobs.models import Job, TraceProbe
+from jobs.models import TraceProbe
 from jobs.result_view import PROBE_PARTS
 from jobs.result_view import columns as result_columns
 
@@ -63,13 +63,13 @@ def read_probes(
         part["layers"] = meta["layers"]
     layers = len(meta["layers"])
     for key in keys:
-        if name == "dynamics" and not meta[key]:
+        if not recorded(name, meta, key):
             part[key] = None
         elif rows:
             # One decode for all the probes: (probes, layers) horizons, (probes, layers, k) curves.
             dtype, shape = (
                 ("<i8", (len(rows), layers))
-                if key == "horizon"
+                if key in HORIZONS
                 else ("<f8", (len(rows), layers, -1))
             )
             joined = b"".join(getattr(row, key) for row in rows)
@@ -77,6 +77,18 @@ def read_probes(
         else:
             part[key] = []
     return part
+
+
+# The per-layer integer columns; the others are curves of floats.
+HORIZONS = ("horizon", "recall_horizon")
+
+
+def recorded(name: str, meta: dict[str, Any], key: str) -> bool:
+    """Whether the run records this optional column (dynamics' measures, the recall
+    horizon; meta written before the recall horizon existed does not name it)."""
+    if name == "dynamics":
+        return bool(meta[key])
+    return key != "recall_horizon" or bool(meta.get("recall"))
 
 
 # Per probe part, its stored columns: every column of the model but `step`.
@@ -102,7 +114,7 @@ def probe_value(key: str, data: bytes | None, layers: int) -> Any:
     """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
     if data is None:
         return None
-    if key == "horizon":
+    if key in HORIZONS:
         return np.frombuffer(data, "<i8").tolist()
     return _matrix(data, layers)
 
@@ -111,15 +123,23 @@ def _matrix(data: bytes, layers: int) -> list[list[float]]:
     return np.frombuffer(data, "<f8").reshape(layers, -1).tolist()
 
 
-def last_probe_curve(session: Session, job_id: str) -> tuple[int, list[float]] | None:
-    """The step and first layer's |dL/dh_t| curve of the job's last stored probe."""
-    job = session.get(Job, job_id, populate_existing=True)
-    if job is None or job.trace_probes == 0:
+def probe_curves(
+    session: Session, stored: Stored, step: int | None = None
+) -> tuple[int, np.ndarray] | None:
+    """The step and |dL/dh_t| curves, (layers, T) float64, of the last stored probe (`step`
+    None) or of the stored probe nearest `step` (the earlier of two as near); None before
+    the first probe. Two indexed lookups, whatever the run's length."""
+    if stored.probes == 0 or stored.meta is None or stored.meta["hidden_grad"] is None:
         return None
-    row = session.execute(
-        select(TraceProbe.step, TraceProbe.norm).where(
-            TraceProbe.job_id == job_id, TraceProbe.position == job.trace_probes - 1
+    position = stored.probes - 1
+    if step is not None:
+        mine = select(TraceProbe.position, TraceProbe.step).where(
+            TraceProbe.job_id == stored.job_id, TraceProbe.position < stored.probes
         )
-    ).first()
-    layers = len(job.trace_meta["hidden_grad"]["layers"])
-    return row.step, _matrix(row.norm, layers)[0]
+        below = mine.where(TraceProbe.step <= step).order_by(TraceProbe.step.desc())
+        above = mine.where(TraceProbe.step > step).order_by(TraceProbe.step)
+        near = [row for query in (below, above) if (row := session.execute(query.limit(1)).first())]
+        position = min(near, key=lambda row: (abs(row.step - step), row.step)).position
+    (row,) = probe_rows(session, stored, [position], "norm")
+    layers = len(stored.meta["hidden_grad"]["layers"])
+    return row.step, np.frombuffer(row.norm, "<f8").reshape(layers, -1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from jobs import trace_format as fmt
@@ -141,29 +141,46 @@ def _append_probes(
         if last is not None and steps[0] <= last:
             raise ValueError(f"hidden_grad.step: starts at {steps[0]}, not after {last}")
     shape = (len(meta["hidden_grad"]["layers"]), meta["hidden_grad"]["time_steps"])
+    rows: list[dict[str, Any]] = []
     for index, step in enumerate(steps):
         norm = np.asarray(hidden["norm"][index], dtype="<f8")
         horizon = np.asarray(hidden["horizon"][index], dtype="<i8")
+        recall = _recall_horizon(meta, hidden, index)
         if norm.shape != shape or horizon.shape != shape[:1]:
             raise ValueError(f"hidden_grad: probe at step {step} is not {shape} curves")
+        if recall is not None and recall.shape != shape[:1]:
+            raise ValueError(f"hidden_grad.recall_horizon: probe at step {step} is not per layer")
         measured = {
             key: np.asarray(dynamics[key][index], dtype="<f8")
             for key in ("jacobian_norm", "lyapunov")
             if dynamics is not None and dynamics.get(key) is not None
         }
-        session.add(
-            TraceProbe(
-                job_id=job_id,
-                position=stored + index,
-                step=step,
-                series=fmt.probe_series(norm, horizon, measured),
-                norm=norm.tobytes(),
-                horizon=horizon.tobytes(),
-                jacobian_norm=_bytes(measured.get("jacobian_norm")),
-                lyapunov=_bytes(measured.get("lyapunov")),
-            )
-        )
+        row = {
+            "job_id": job_id,
+            "position": stored + index,
+            "step": step,
+            "series": fmt.probe_series(norm, horizon, measured),
+            "norm": norm.tobytes(),
+            "horizon": horizon.tobytes(),
+            "jacobian_norm": _bytes(measured.get("jacobian_norm")),
+            "lyapunov": _bytes(measured.get("lyapunov")),
+        }
+        if recall is not None:
+            row["recall_horizon"] = recall.tobytes()
+        rows.append(row)
+    # A bulk INSERT names only the keys given: a run without a recall horizon names no such
+    # column, so revision 0002 can move results through this code before 0004 adds it.
+    if rows:
+        session.execute(insert(TraceProbe), rows)
     return len(steps)
+
+
+def _recall_horizon(meta: dict[str, Any], hidden: dict[str, Any], index: int) -> np.ndarray | None:
+    """The probe's recall-phase horizons, present exactly when the run records them."""
+    recall = hidden.get("recall_horizon")
+    if (recall is not None) != bool(meta["hidden_grad"].get("recall")):
+        raise ValueError("hidden_grad.recall_horizon: given in some slices of the run only")
+    return None if recall is None else np.asarray(recall[index], dtype="<i8")
 
 
 def _bytes(array: np.ndarray | None) -> bytes | None:

@@ -9,22 +9,16 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from kombu.exceptions import OperationalError
 
-from api import admission
+from api import admission, labels
 from api.deps import CeleryDep, IdempotencyKey, OwnerDep, SessionDep, SettingsDep
 from api.errors import not_found
 from api.ids import JobId
-from api.responses import SUBMISSION, refusals
-from api.schemas import (
-    ExperimentBrief,
-    ExperimentOut,
-    ExperimentPage,
-    ListQuery,
-    ResultOut,
-    ResultQuery,
-)
+from api.labels import ExperimentIn, LabelsPatch
+from api.list_query import ListQuery
+from api.responses import BODY, SUBMISSION, refusals
+from api.schemas import ExperimentBrief, ExperimentOut, ExperimentPage, ResultOut, ResultQuery
 from api.trace_stream import json_chunks, marks
-from gradcore.spec import ExperimentSpec
-from jobs import store
+from jobs import listing, store
 from jobs.models import Job
 from jobs.queue import enqueue
 from jobs.statuses import JobStatus
@@ -49,7 +43,7 @@ def _job_or_404(session: SessionDep, job_id: str) -> Job:
     | refusals(*SUBMISSION),
 )
 def submit(
-    spec: ExperimentSpec,
+    body: ExperimentIn,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -57,7 +51,7 @@ def submit(
     owner: OwnerDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ExperimentOut:
-    job, created = admission.admit_experiment(session, settings, spec, owner, idempotency_key)
+    job, created = admission.admit_experiment(session, settings, body, owner, idempotency_key)
     response.headers["Location"] = f"/v1/experiments/{job.id}"
     if not created:
         # A replay: the experiment the first request made, as it is now.
@@ -80,8 +74,11 @@ def submit(
 def list_experiments(
     session: SessionDep, owner: OwnerDep, query: Annotated[ListQuery, Query()]
 ) -> ExperimentPage:
-    where = store.JobFilter(status=query.status, cell=query.cell, task=query.task, owner=owner)
-    jobs, total = store.list_jobs(session, where, query.limit, query.offset)
+    """One page of experiments, filtered and sorted as asked (newest first by default)."""
+    where = query.job_filter(owner)
+    jobs, total = listing.list_jobs(
+        session, where, query.limit, query.offset, query.sort, query.order
+    )
     return ExperimentPage(
         items=[ExperimentBrief.from_job(job) for job in jobs],
         total=total,
@@ -93,6 +90,15 @@ def list_experiments(
 @router.get("/{job_id}", response_model=ExperimentOut, responses=refusals(404))
 def get_experiment(job_id: JobId, session: SessionDep) -> ExperimentOut:
     return ExperimentOut.from_job(_job_or_404(session, job_id))
+
+
+@router.patch("/{job_id}", response_model=ExperimentOut, responses=refusals(*BODY, 404, 409))
+def patch_experiment(job_id: JobId, body: LabelsPatch, session: SessionDep) -> ExperimentOut:
+    """Change the experiment's name, tags or notes (only these); the others stay."""
+    job = _job_or_404(session, job_id)
+    labels.apply(job, body.changes())
+    labels.save(session, "experiment", job_id)
+    return ExperimentOut.from_job(job)
 
 
 @router.get(

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from kombu.exceptions import OperationalError
+from fastapi import APIRouter, Query, Response, status
 
-from api import admission, sweeps
+from api import admission, labels, reproductions, sweeps
 from api.compare import CURVE_METRICS, METRICS, Comparison, compare_curves, compare_scalar
 from api.deps import CeleryDep, OwnerDep, SessionDep, SettingsDep
 from api.errors import invalid, not_found
 from api.ids import SweepId
-from api.responses import SUBMISSION, refusals
-from api.schemas import OFFSET_MAX
+from api.labels import LabelsPatch
+from api.list_query import PageQuery
+from api.responses import BODY, SUBMISSION, refusals
 from api.sweep_schemas import SweepBrief, SweepIn, SweepOut, SweepPage
-from jobs import store
-from jobs.models import Sweep
-from jobs.queue import enqueue
+from jobs import listing, store
+from jobs.models import Job, Sweep
 from jobs.statuses import ACTIVE_STATUSES
-from jobs.trace_probes import last_probe_curve
+from jobs.trace_probes import probe_curves
+from jobs.trace_read import Stored
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 
@@ -32,6 +30,11 @@ def sweep_or_404(session: SessionDep, sweep_id: str, owner: str | None) -> Sweep
     if sweep is None or (owner is not None and sweep.owner != owner):
         raise not_found("sweep", sweep_id)
     return sweep
+
+
+def _sweep_out(session: SessionDep, sweep: Sweep) -> SweepOut:
+    rows = sweeps.members(session, sweep.id)
+    return SweepOut.from_rows(sweep, rows, reproductions.run_of_sweep(session, sweep.id))
 
 
 @router.post(
@@ -49,42 +52,39 @@ def submit_sweep(
     owner: OwnerDep,
 ) -> SweepOut:
     sweep, jobs = admission.admit_sweep(session, settings, body, owner)
-    for sent, job in enumerate(jobs):
-        try:
-            enqueue(celery, settings.queue, job.id)
-        except OperationalError as exc:
-            log.error("could not enqueue sweep %s: %s", sweep.id, exc)
-            for unsent in jobs[sent:]:
-                store.fail_job(session, unsent.id, f"the broker was unreachable ({exc})")
-            raise HTTPException(
-                503,
-                f"the job broker (Redis) is unreachable; {sent} of {len(jobs)} experiments of "
-                f"sweep {sweep.id} were queued and the rest failed. GET /v1/health shows what "
-                "is down.",
-            ) from exc
+    admission.enqueue_sweeps(session, celery, settings.queue, [(sweep, jobs)])
     response.headers["Location"] = f"/v1/sweeps/{sweep.id}"
     return SweepOut.from_rows(sweep, sweeps.members(session, sweep.id))
 
 
 @router.get("", response_model=SweepPage)
 def list_sweeps(
-    session: SessionDep,
-    owner: OwnerDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+    session: SessionDep, owner: OwnerDep, query: Annotated[PageQuery, Query()]
 ) -> SweepPage:
-    page = sweeps.list_sweeps(session, owner, limit, offset)
+    """One page of sweeps, newest first, filtered by tags and name as asked."""
+    page = listing.list_sweeps(session, query.labelled(owner), query.limit, query.offset)
     return SweepPage(
         items=[SweepBrief.from_sweep(sweep) for sweep in page],
-        limit=limit,
-        offset=offset,
+        limit=query.limit,
+        offset=query.offset,
     )
 
 
 @router.get("/{sweep_id}", response_model=SweepOut, responses=refusals(404))
 def get_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> SweepOut:
     sweep = sweep_or_404(session, sweep_id, owner)
-    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
+    return _sweep_out(session, sweep)
+
+
+@router.patch("/{sweep_id}", response_model=SweepOut, responses=refusals(*BODY, 404, 409))
+def patch_sweep(
+    sweep_id: SweepId, body: LabelsPatch, session: SessionDep, owner: OwnerDep
+) -> SweepOut:
+    """Change the sweep's name, tags or notes (only these; its experiments keep theirs)."""
+    sweep = sweep_or_404(session, sweep_id, owner)
+    labels.apply(sweep, body.changes())
+    labels.save(session, "sweep", sweep_id)
+    return _sweep_out(session, sweep)
 
 
 @router.get("/{sweep_id}/compare", response_model=Comparison, responses=refusals(404))
@@ -102,11 +102,17 @@ def compare(
         raise invalid("query", "metric", f"unknown metric; use one of {', '.join(METRICS)}", metric)
     rows = sweeps.members(session, sweep_id)
     if metric in CURVE_METRICS:
-        return compare_curves(rows, lambda job_id: last_probe_curve(session, job_id))
+        return compare_curves(rows, lambda job: _last_curve(session, job))
     axis = x or next(iter(sweep.grid))
     if axis not in sweep.grid:
         raise invalid("query", "x", f"not a grid axis; use one of {', '.join(sweep.grid)}", x)
     return compare_scalar(sweep.grid, rows, metric, axis)
+
+
+def _last_curve(session: SessionDep, job: Job) -> tuple[int, list[float]] | None:
+    """The step and first layer's |dL/dh_t| curve of the job's last stored probe."""
+    probe = probe_curves(session, Stored.of(job))
+    return None if probe is None else (probe[0], probe[1][0].tolist())
 
 
 @router.post("/{sweep_id}/cancel", response_model=SweepOut, responses=refusals(404))
@@ -116,4 +122,4 @@ def cancel_sweep(sweep_id: SweepId, session: SessionDep, owner: OwnerDep) -> Swe
     for _member, job in sweeps.members(session, sweep_id):
         if job.status in ACTIVE_STATUSES:
             store.cancel_job(session, job.id)
-    return SweepOut.from_rows(sweep, sweeps.members(session, sweep_id))
+    return _sweep_out(session, sweep)

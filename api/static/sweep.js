@@ -5,6 +5,7 @@ import { api, follow, meta as readMeta } from "./api.js";
 import { extent } from "./axis.js";
 import { lineChart, PALETTE } from "./charts.js";
 import { badge, html } from "./html.js";
+import { showVerdict } from "./verdict.js";
 
 const open = (id) => { location.hash = `#/experiments/${id}`; };
 
@@ -127,6 +128,7 @@ export async function showSweep(main, id, signal) {
   main.innerHTML = html`<section class="panel"><h2>Sweep over ${axes.join(", ")}, ${sweep.seeds} seed(s), ${sweep.size} experiments</h2>
     <p class="ident">sweep ${sweep.id}</p><p class="progress-line"></p><p class="stream-error error"></p>
     <p class="actions"></p></section>
+    <section class="panel verdict" hidden></section>
     <section class="panel"><h2>Comparison</h2><div class="controls">
       <label>metric <select class="metric">${meta.sweep_metrics.map((m) =>
         html`<option ${m === chosen ? "selected" : ""}>${m}</option>`)}</select></label>
@@ -142,6 +144,7 @@ export async function showSweep(main, id, signal) {
     const done = sweep.experiments.filter((e) => meta.final_statuses.includes(e.status)).length;
     line.innerHTML = html`<progress value="${done / sweep.size}"></progress> ${done} / ${sweep.size} done · ${counts(sweep)}`;
     main.querySelector(".members").innerHTML = table(sweep);
+    if (sweep.reproduction) showVerdict(main.querySelector(".verdict"), sweep.reproduction);
   };
   main.querySelector(".members").addEventListener("click", (event) => {
     const row = event.target.closest("tr[data-id]");

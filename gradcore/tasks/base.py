@@ -32,6 +32,9 @@ class TaskData(ABC):
     input_size: int
     output_size: int
     every_step: bool = False
+    # every_step tasks whose memory is tested in a final recall phase: how many of the last time
+    # steps it holds (copy: the recalled symbols). 0: no recall phase.
+    recall_steps: int = 0
     metric_name: str
     solved_criterion: str  # the success criterion in words, e.g. "eval MSE < 0.01"
 

@@ -37,6 +37,8 @@ INFO = TaskInfo(
 class CopyMemory(SyntheticTask):
     """Inputs (T+20, B, 10) one-hot; targets (T+20, B) int64 classes 0..8. T = delay."""
 
+    recall_steps = RECALL_LENGTH  # the output phase: the last 10 steps repeat the symbols
+
     def __init__(self, delay: int) -> None:
         if delay < 1:
             raise ValueError(f"copy: the delay must be at least 1, not {delay}")

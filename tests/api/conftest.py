@@ -86,13 +86,20 @@ def finished_job(sessions, trained: ExperimentResult) -> Callable[..., str]:
     def finish(
         client: TestClient, spec: dict | None = None, result: ExperimentResult | None = None
     ) -> str:
-        result = result or trained
         job_id = client.post("/v1/experiments", json=spec or RESULT_SPEC).json()["id"]
-        with sessions() as session:
-            attempt = store.start_job(session, job_id, "test-worker")
-            slice_ = result.model_dump(mode="json", exclude={"summary"})
-            assert traces.append_slice(session, job_id, attempt, slice_)
-            assert store.finish_job(session, job_id, result.summary, attempt) == "succeeded"
+        assert store_result(sessions, job_id, result or trained) == "succeeded"
         return job_id
 
     return finish
+
+
+def store_result(
+    sessions: sessionmaker[Session], job_id: str, result: ExperimentResult
+) -> str | None:
+    """Run queued job `job_id` to its end with `result`, through the trace store as a worker
+    does; its final status."""
+    with sessions() as session:
+        attempt = store.start_job(session, job_id, "test-worker")
+        slice_ = result.model_dump(mode="json", exclude={"summary"})
+        assert traces.append_slice(session, job_id, attempt, slice_)
+        return store.finish_job(session, job_id, result.summary, attempt)

@@ -47,6 +47,7 @@ def test_results_csv_has_one_row_per_step_and_series(
 # Probes measured and the Hessian-free optimizer: a result with every optional trace.
 EVERY_TRACE_SPEC = {
     **TINY_SPEC,
+    "task": "copy",  # a recall phase: its horizon is traced too
     "steps": 4,
     "probe_every": 2,
     "hidden_size": 6,
@@ -95,6 +96,7 @@ def test_results_csv_exports_every_trace_of_a_result_with_dynamics_and_hessian_f
         expected.update(_flatten(part, value))
     assert any(name.startswith("dynamics.lyapunov.") for name in expected)
     assert any(name.startswith("hessian_free.") for name in expected)
+    assert any(name.startswith("hidden_grad.recall_horizon.") for name in expected)
     assert exported == expected
 
 

@@ -30,14 +30,17 @@ STEP_PARTS = ("loss", "grad_norm", "weight_change")
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, dict[str, Any]]:
-    """Result documents: probes with dynamics, Hessian-free, and a long synthetic run."""
+    """Result documents: probes with dynamics, Hessian-free, copy's recall phase, and a long
+    synthetic run."""
     probes = {"jacobian_norms": True, "lyapunov_exponents": 2}
     probed = ExperimentSpec(cell="tanh", steps=40, probe_every=3, probes=probes, **SMALL)
     optimizer = {"name": "hessian_free", "lr": 1.0}
     hessian_free = ExperimentSpec(cell="tanh", steps=6, optimizer=optimizer, **SMALL)
+    copy = ExperimentSpec(cell="lstm", steps=12, probe_every=3, **{**SMALL, "task": "copy"})
     runs = {
         "probed": gradcore.run(probed).model_dump(mode="json"),
         "hessian_free": gradcore.run(hessian_free).model_dump(mode="json"),
+        "copy": gradcore.run(copy).model_dump(mode="json"),
     }
     long = long_run(runs["probed"], LONG_STEPS, probe_every=100)
     runs["long"] = {**long, "summary": runs["probed"]["summary"]}
@@ -69,7 +72,7 @@ def store_run(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    name=st.sampled_from(["probed", "hessian_free", "long"]),
+    name=st.sampled_from(["probed", "hessian_free", "copy", "long"]),
     cuts=st.lists(st.integers(0, LONG_STEPS), max_size=8),
 )
 def test_appended_slices_read_back_as_their_concatenation(
@@ -82,7 +85,7 @@ def test_appended_slices_read_back_as_their_concatenation(
         assert read_view(session, job_id) == view_result(document)
 
 
-@pytest.mark.parametrize("name", ["probed", "hessian_free", "long"])
+@pytest.mark.parametrize("name", ["probed", "hessian_free", "copy", "long"])
 def test_ranges_read_as_the_whole_document_cut(database_sessions, documents, name: str) -> None:
     document = documents[name]
     job_id = store_run(database_sessions, document, [5, 1024, 1500])

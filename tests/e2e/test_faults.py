@@ -27,8 +27,9 @@ from jobs.db import init_db, make_engine
 from jobs.models import Job
 from jobs.settings import Settings
 from jobs.statuses import ACTIVE_STATUSES
+from tests.support.midrun import TRIES, RunState, freeze_mid_run
 from tests.support.postgres import POSTGRES_URL, postgres_reachable, postgres_schema, schema_url
-from tests.support.specs import LONG_SPEC, MEDIUM_SPEC, RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
+from tests.support.specs import LONG_SPEC, MEDIUM_SPEC, RESUMABLE_SPEC, TINY_SPEC
 from tests.support.stack import (
     REAL_REDIS_URL,
     Stack,
@@ -215,14 +216,30 @@ def run_process(faulty: FaultyStack, worker: str, job_id: str) -> int:
     return int(found[-1])
 
 
+def frozen_mid_run(faulty: FaultyStack, job_id: str, run_pid: int) -> bool:
+    def state() -> RunState:
+        job = faulty.job(job_id)
+        return RunState(job.status == "running", job.checkpoint_step, job.progress_step)
+
+    return freeze_mid_run(
+        state, lambda sig: os.kill(run_pid, sig), steps=RESUMABLE_SPEC["steps"], timeout=90
+    )
+
+
 def test_a_killed_run_process_resumes_in_its_worker_and_ends_as_if_uninterrupted(
     faulty: FaultyStack,
 ) -> None:
-    job_id = submit(faulty.client, RESUMABLE_SPEC)
-    name = faulty.running_on(job_id, attempt=1)
-    worker_pid = faulty.child(name).process.pid
-    faulty.wait_job(job_id, lambda j: resumable_mid_run(j.checkpoint_step, j.progress_step))
-    os.kill(run_process(faulty, name, job_id), signal.SIGKILL)
+    for _ in range(TRIES):
+        job_id = submit(faulty.client, RESUMABLE_SPEC)
+        name = faulty.running_on(job_id, attempt=1)
+        worker_pid = faulty.child(name).process.pid
+        run_pid = run_process(faulty, name, job_id)
+        if frozen_mid_run(faulty, job_id, run_pid):
+            break
+        faulty.wait_job(job_id, lambda j: j.status in FINAL)
+    else:
+        pytest.fail(f"no run was caught between a checkpoint and its end in {TRIES} tries")
+    os.kill(run_pid, signal.SIGKILL)
     job = faulty.wait_job(job_id, lambda j: j.status in FINAL)
     assert job.status == "succeeded" and job.attempts == 1, job.error
     # The worker survived its run, resumed it from the checkpoint, and is still the same process.

@@ -21,10 +21,11 @@ from gradcore.spec import ExperimentSpec
 from jobs import store
 from jobs.db import init_db, make_engine
 from jobs.settings import Settings
+from tests.support.midrun import TRIES, RunState, freeze_mid_run
 from tests.support.served import Served, start_serve
-from tests.support.specs import LONG_SPEC, RESUMABLE_SPEC, TINY_SPEC, resumable_mid_run
+from tests.support.specs import LONG_SPEC, RESUMABLE_SPEC, TINY_SPEC
 from tests.support.stack import submit, wait_for
-from tests.support.waits import scaled, wait_until
+from tests.support.waits import scaled
 
 pytestmark = pytest.mark.timeout(scaled(300))
 
@@ -70,20 +71,31 @@ def job_row(served: Served, job_id: str) -> tuple[int, str | None]:
         engine.dispose()
 
 
+def frozen_mid_run(served: Served, job_id: str, worker: int) -> bool:
+    def state() -> RunState:
+        job = served.client.get(f"/v1/experiments/{job_id}").json()
+        running = job["status"] in ("queued", "running")
+        return RunState(running, job["checkpoint_step"], job["progress"]["step"])
+
+    # The whole worker: its process group holds any process it started.
+    return freeze_mid_run(
+        state, lambda sig: os.killpg(worker, sig), steps=RESUMABLE_SPEC["steps"], timeout=120
+    )
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_a_killed_worker_is_restarted_and_its_job_resumes_as_if_uninterrupted(
     served: Served,
 ) -> None:
-    job_id = submit(served.client, RESUMABLE_SPEC)
-
-    def past_a_checkpoint() -> bool:
-        job = served.client.get(f"/v1/experiments/{job_id}").json()
-        return resumable_mid_run(job["checkpoint_step"], job["progress"]["step"])
-
-    wait_until(past_a_checkpoint, 120, "a checkpoint, and steps after it")
-    worker = served.children()["worker"]
+    for _ in range(TRIES):
+        job_id = submit(served.client, RESUMABLE_SPEC)
+        worker = served.children()["worker"]
+        if frozen_mid_run(served, job_id, worker):
+            break
+        wait_for(served.client, job_id, "succeeded", "failed", timeout=180)
+    else:
+        pytest.fail(f"no run was caught between a checkpoint and its end in {TRIES} tries")
     _, claimant = job_row(served, job_id)
-    # The whole worker: its process group holds any process it started.
     os.killpg(worker, signal.SIGKILL)
 
     restarted(served, "worker", worker)
@@ -118,7 +130,9 @@ def test_a_killed_redis_is_restarted_and_keeps_its_queue(served: Served) -> None
     served.wait_healthy()
     assert served.client.post(f"/v1/experiments/{running}/cancel").status_code == 202
     # The queued job's message came back from the append-only file.
-    job = wait_for(served.client, queued, "succeeded", "failed", timeout=120)
+    job = wait_for(
+        served.client, queued, "succeeded", "failed", steps=RESUMABLE_SPEC["steps"], timeout=120
+    )
     assert job["status"] == "succeeded", job["error"]
     assert served.process.poll() is None
 

@@ -117,6 +117,14 @@ def test_a_database_of_the_previous_release_is_upgraded(
         job = session.get(Job, finished)
         assert (job.status, job.summary, job.resumes) == ("succeeded", document["summary"], [])
         assert job.trace_step == trained.summary.steps_completed - 1
+        # The numbers lists sort by, copied out of the stored summary.
+        summary = trained.summary
+        assert (job.final_loss, job.eval_metric, job.steps_per_second) == (
+            summary.final_loss, summary.eval_metric, summary.steps_per_second
+        )  # fmt: skip
+        assert job.horizon == summary.gradient_horizon[-1][-1]
+        assert (job.name, job.notes, job.tags) == (None, None, [])
+        assert session.get(Job, queued).final_loss is None
         assert load_traces(session, queued) is None
         assert session.get(Job, queued).trace_probes == 0
 

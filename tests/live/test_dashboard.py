@@ -52,7 +52,7 @@ def _missing() -> str | None:
     return None
 
 
-def _browse(script: str, *args: str) -> dict:
+def browse(script: str, *args: str) -> dict:
     """The JSON report of tests/browser/<script> run on the given arguments, without errors."""
     if (reason := _missing()) is not None:
         pytest.skip(f"browser test skipped: {reason}; scripts/browser-deps.sh installs it")
@@ -85,8 +85,14 @@ def diverged(live: Live) -> dict:
 @pytest.fixture(scope="module")
 def pages(live: Live, diverged: dict) -> dict:
     experiment = live.sweep["experiments"][0]["id"]
-    args = (experiment, live.sweep["id"], diverged["id"], str(ARTIFACTS))
-    return _browse("pages.mjs", live.url, *args)
+    ids = ",".join(_compared(live))
+    args = (experiment, live.sweep["id"], diverged["id"], str(ARTIFACTS), ids)
+    return browse("pages.mjs", live.url, *args)
+
+
+def _compared(live: Live) -> list[str]:
+    """Two of the sweep's runs that differ in cell and sequence length."""
+    return [live.sweep["experiments"][0]["id"], live.sweep["experiments"][-1]["id"]]
 
 
 def _close(text: str, value: float) -> bool:
@@ -300,7 +306,7 @@ def test_a_running_experiments_page_grows_keeps_the_readers_choices_and_ends_as_
 
     wait_until(running, 60, f"experiment {job_id} running")
     deadline_ms = str(int(scaled(BROWSER_TIMEOUT_S) * 1000))
-    report = _browse("live.mjs", live.url, job_id, str(ARTIFACTS), deadline_ms)
+    report = browse("live.mjs", live.url, job_id, str(ARTIFACTS), deadline_ms)
 
     result = live.http.get(f"/v1/experiments/{job_id}/results?max_points=400").json()
     assert result["partial"] is False and result["summary"]["steps_completed"] == LIVE_SPEC["steps"]
@@ -321,3 +327,42 @@ def test_a_running_experiments_page_grows_keeps_the_readers_choices_and_ends_as_
     assert reader["ticked"] and 0 not in reader["ticked"] and reader["kept"] == reader["ticked"]
     assert reader["range"] == ["", str(reader["rangeTo"])] and reader["maxRow"] <= reader["rangeTo"]
     assert (ARTIFACTS / "experiment-live.png").stat().st_size > 10_000
+
+
+def test_compare_page_overlays_the_chosen_runs_one_chart_per_quantity(
+    pages: dict, live: Live
+) -> None:
+    ids = _compared(live)
+    data = live.http.get(
+        "/v1/compare", params={"ids": ",".join(ids), "probe": "last", "max_points": 400}
+    ).json()
+    page = pages["compare"]
+    labels = [run["label"] for run in data["runs"]]
+    assert len(set(labels)) == 2  # each run named by its name or its differing fields
+    charts = page["charts"]
+    per_step = {
+        "compare-loss": "loss",
+        "compare-grad-norm": "grad_norm",
+        "compare-horizon": "horizon",
+    }
+    for chart, part in per_step.items():
+        assert page["legends"][chart] == labels, chart
+        assert charts[chart]["paths"] == 2, chart
+        assert charts[chart]["drawn"] == sum(len(series["value"]) for series in data[part]), chart
+    hidden = data["hidden_grad"]
+    assert page["legends"]["compare-hidden"] == labels and charts["compare-hidden"]["paths"] == 2
+    drawn = sum(v is not None for values in hidden["by_t"]["values"] for v in values)
+    assert charts["compare-hidden"]["drawn"] == drawn
+    # Read-outs, by t and then aligned at the end (t - T), are the endpoint's values.
+    for reading, aligned in (
+        (page["byT"], hidden["by_t"]),
+        (page["byEnd"]["hover"], hidden["by_distance"]),
+    ):
+        for k, line in enumerate(reading[1:]):
+            assert line["series"] == labels[k]
+            value = aligned["values"][k][aligned["x"].index(int(line["x"]))]
+            assert value is not None and float(line["y"]) == value
+    x = hidden["by_distance"]["x"]
+    assert page["byEnd"]["domain"] == [min(x), max(x)] == [min(x), 0]
+    # Aligned at the end, the chart draws the same values, shifted.
+    assert page["counts"]["drawn"] == drawn

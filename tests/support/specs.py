@@ -27,16 +27,3 @@ RESUMABLE_SPEC = {
 LONG_SPEC = {**TINY_SPEC, "seq_len": 100, "hidden_size": 64, "steps": 100_000}
 # A few seconds of training: long enough to be killed mid-run, short enough to run again.
 MEDIUM_SPEC = {**TINY_SPEC, "seq_len": 50, "hidden_size": 32, "steps": 400, "probe_every": 100}
-
-
-def resumable_mid_run(checkpoint_step: int | None, progress_step: int) -> bool:
-    """Whether a RESUMABLE_SPEC job is past a checkpoint and well short of its end.
-
-    A kill must land while the run trains: one that lands after the run reported its result
-    (the stored progress lags the run by up to a flush) tests nothing, so the window closes at
-    half the steps rather than at the end.
-    """
-    return (
-        checkpoint_step is not None
-        and checkpoint_step + 5 < progress_step < RESUMABLE_SPEC["steps"] // 2
-    )

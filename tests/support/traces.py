@@ -125,6 +125,7 @@ def long_run(template: dict[str, Any], steps: int, probe_every: int, seed: int =
             "layers": hidden["layers"],
             "norm": rng.random((len(probes), layers, time_steps)).tolist(),
             "horizon": rng.integers(0, time_steps, (len(probes), layers)).tolist(),
+            "recall_horizon": rng.integers(0, time_steps, (len(probes), layers)).tolist(),
         },
         "dynamics": None,
         "hessian_free": None,

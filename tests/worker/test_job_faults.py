@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from gradcore.slices import TRACE_PARTS
 from gradcore.spec import ExperimentSpec
 from jobs import store, traces
 from jobs.models import Job
+from tests.support.midrun import TRIES, RunState, freeze_mid_run
 from tests.support.waits import scaled, wait_until
 from tests.worker.test_job import (
     ENDLESS,
@@ -54,6 +56,19 @@ def _in_its_step(min_cpu_s: float) -> bool:
     return child is not None and _cpu_seconds(child.pid) > min_cpu_s
 
 
+def _run_in_background(settings, sessions, job_id: str) -> tuple[threading.Thread, list[Ending]]:
+    endings: list[Ending] = []
+    return _in_background(lambda: endings.append(_run(settings, sessions, job_id))), endings
+
+
+def _frozen_mid_run(sessions, job_id: str, pid: int, steps: int) -> bool:
+    def state() -> RunState:
+        job = _job(sessions, job_id)
+        return RunState(job.status == "running", job.checkpoint_step, job.progress_step)
+
+    return freeze_mid_run(state, lambda sig: os.kill(pid, sig), steps=steps, timeout=60)
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -86,16 +101,15 @@ def test_a_run_killed_mid_job_resumes_and_ends_as_if_uninterrupted(
     settings, sessions, spec: ExperimentSpec
 ) -> None:
     frequent = settings.model_copy(update={"checkpoint_interval_s": 0.2})
-    job_id = _submit(sessions, spec)
-    endings: list[Ending] = []
-    thread = _in_background(lambda: endings.append(_run(frequent, sessions, job_id)))
-
-    def past_a_checkpoint() -> bool:
-        job = _job(sessions, job_id)
-        return job.checkpoint_step is not None and job.progress_step > job.checkpoint_step
-
-    wait_until(past_a_checkpoint, 60, "a checkpoint, and steps after it")
-    child = _run_child()
+    for _ in range(TRIES):
+        job_id = _submit(sessions, spec)
+        thread, endings = _run_in_background(frequent, sessions, job_id)
+        child = wait_until(_run_child, 60, "the run's process")
+        if _frozen_mid_run(sessions, job_id, child.pid, spec.steps):
+            break
+        thread.join(timeout=scaled(120))
+    else:
+        pytest.fail(f"no run was caught between a checkpoint and its end in {TRIES} tries")
     os.kill(child.pid, signal.SIGKILL)
     thread.join(timeout=scaled(120))
     assert endings == [Ending.FINISHED]
