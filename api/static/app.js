@@ -6,7 +6,7 @@ import { api, apiKey, meta as readMeta, setApiKey } from "./api.js";
 import { showExperiment } from "./experiment.js";
 import { showCompare } from "./compare.js";
 import { html } from "./html.js";
-import { experimentTable, summaries, sweepTable, wireLists } from "./lists.js";
+import { experimentTable, summaries, sweepsInFull, sweepTable, wireLists } from "./lists.js";
 import { showSweep } from "./sweep.js";
 
 const main = document.querySelector("main");
@@ -78,7 +78,7 @@ async function showHome(signal) {
   ]);
   // The lists carry no outcomes: the ended runs' summaries and the sweeps' members hold them.
   const [outcomes, sweeps] = await Promise.all([summaries(jobs.items, meta.final_statuses),
-    Promise.all(sweepPage.items.map((s) => api(`/v1/sweeps/${s.id}`)))]);
+    sweepsInFull(sweepPage.items)]);
   main.innerHTML = html`
     <section class="panel"><h2>New experiment</h2>
       <form id="spec-form"><div class="fields">${FIELDS.map((f) => formField(meta, f))}</div>

@@ -10,11 +10,25 @@ export const selected = new Set();
 const number = (v) => (v == null ? "–" : Number.isInteger(v) ? String(v) : v.toPrecision(4));
 const horizonOf = (summary) => summary?.gradient_horizon?.at(-1)?.[0] ?? null;
 
-// The summaries of the ended experiments among `items` (the list carries none): id -> summary.
+// What never changes once read: ended experiments' summaries, finished sweeps. The home page
+// refreshes itself every few seconds while runs are active; it asks only for the rest.
+const summaryOf = new Map();
+const finishedSweep = new Map();
+
+// The summaries of the ended experiments among `items` (the list's numbers lack `solved`).
 export async function summaries(items, finalStatuses) {
-  const ended = items.filter((j) => finalStatuses.includes(j.status));
-  const jobs = await Promise.all(ended.map((j) => api(`/v1/experiments/${j.id}`)));
-  return new Map(jobs.map((job) => [job.id, job.summary]));
+  const unread = items.filter((j) => finalStatuses.includes(j.status) && !summaryOf.has(j.id));
+  for (const job of await Promise.all(unread.map((j) => api(`/v1/experiments/${j.id}`)))) {
+    summaryOf.set(job.id, job.summary);
+  }
+  return summaryOf;
+}
+
+// The sweeps with their members (and so their outcomes).
+export async function sweepsInFull(items) {
+  const sweeps = await Promise.all(items.map((s) => finishedSweep.get(s.id) ?? api(`/v1/sweeps/${s.id}`)));
+  for (const sweep of sweeps) if (sweep.status === "finished") finishedSweep.set(sweep.id, sweep);
+  return sweeps;
 }
 
 export function experimentTable(items, outcomes) {
