@@ -30,6 +30,7 @@ def reservoir_matrix(hidden_size: int, spec: ESNSpec) -> Tensor:
 class ESNLayer(nn.Module):
     cell = "esn"
     gates = 1
+    recurrent_name = "weight_hh"
 
     def __init__(self, input_size: int, hidden_size: int, spec: ESNSpec) -> None:
         super().__init__()

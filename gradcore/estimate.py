@@ -32,6 +32,14 @@ TRACE_VALUE_BYTES = 64
 # saves for the backward pass (tanh 1, LSTM and GRU 8, IndRNN 2), and for the one-gate cells
 # as much again of the heap those many small blocks fragment (measured without a tuned malloc).
 SAVED_PER_STEP = {"tanh": 2, "relu": 2, "irnn": 2, "lstm": 8, "gru": 8, "indrnn": 3, "esn": 0}
+# The long-memory cells, counted from their formulas rather than measured: expRNN's step saves
+# h, its pre-activation, sign and magnitude (gradcore.orthogonal); a diagonal layer's complex
+# states count twice, the scan's levels add as much again, and its readout saves Re and Im
+# parts, the mixed pre-activation and the GELU's input (gradcore.diagonal).
+SAVED_PER_STEP |= {"exprnn": 5, "lru": 12, "s4d": 12}
+# Cells whose forward keeps every complex state (T, B, H) even for a last-step task: the scan
+# solves them all at once.
+DIAGONAL_CELLS = ("lru", "s4d")
 # Plain (unprobed) LSTM steps run the fused nn.LSTM on the CPU, which saves more (see layers.py).
 FUSED_LSTM_SAVED = 15
 GATES = {"lstm": 4, "gru": 3}
@@ -98,6 +106,13 @@ def parameter_count(spec: ExperimentSpec) -> int:
         return spec.sequence_length * inputs * h + (layers - 1) * h * h + layers * h + readout
     if spec.cell == "cnn":
         return 9 * (h + (layers - 1) * h * h) + layers * h + readout
+    if spec.cell in DIAGONAL_CELLS:
+        # B (complex) and D read the input, C (complex) mixes the state; three (H,) vectors.
+        per_layer = [3 * h * (inputs if i == 0 else h) + 2 * h * h + 3 * h for i in range(layers)]
+        return sum(per_layer) + readout
+    if spec.cell == "exprnn":
+        per_layer = [h * (inputs if i == 0 else h) + h * h + h for i in range(layers)]
+        return sum(per_layer) + readout
     if spec.cell in ("indrnn", "esn"):
         per_layer = [h * (inputs if i == 0 else h) + 2 * h for i in range(layers)]
         if spec.cell == "esn":
@@ -215,6 +230,8 @@ def eval_bytes_per_example(spec: ExperimentSpec) -> int:
         return FLOAT_BYTES * (2 * h * pixels + inputs * length)
     lower = 3 * h if layers > 1 else 0
     top = 2 * h + 3 * outputs if _every_step(spec) else (2 * h if spec.cell == "lstm" else 0)
+    if spec.cell in DIAGONAL_CELLS:
+        top += 8 * h  # the scan's complex states, its levels and the readout of them
     return FLOAT_BYTES * length * (inputs + lower + top)
 
 
@@ -240,7 +257,9 @@ def _resident_bytes(spec: ExperimentSpec) -> int:
 
 def _weight_count(spec: ExperimentSpec) -> int:
     """Named parameter tensors (per-parameter gradient norms and weight changes are traced)."""
-    per_layer = 3 if spec.cell in ("indrnn", "esn") else 4
+    per_layer = 3 if spec.cell in ("indrnn", "esn", "exprnn") else 4
+    if spec.cell in DIAGONAL_CELLS:
+        per_layer = 8
     if spec.cell in ("mlp", "cnn"):
         per_layer = 2
     return spec.num_layers * per_layer + 2

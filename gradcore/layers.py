@@ -48,6 +48,8 @@ FUSED_ON_CPU: frozenset[str] = frozenset({"lstm"})
 def public_name(module_path: str) -> str:
     """'layers.0.rnn.weight_ih_l0' -> 'layer0.weight_ih'; 'readout.weight' unchanged."""
     name = re.sub(r"^layers\.(\d+)\.(?:rnn\.)?", r"layer\1.", module_path)
+    # expRNN's orthogonal W_hh is computed from a raw matrix holding its skew generator.
+    name = re.sub(r"parametrizations\.(\w+)\.original$", r"\1_skew", name)
     return re.sub(r"_l0$", "", name)
 
 
@@ -83,6 +85,8 @@ def unroll(
 
 class FusedLayer(nn.Module):
     """tanh / relu / irnn / lstm / gru: one single-layer PyTorch recurrent module."""
+
+    recurrent_name = "weight_hh"
 
     def __init__(self, cell: str, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -172,6 +176,7 @@ class IndRNNLayer(nn.Module):
 
     cell = "indrnn"
     gates = 1
+    recurrent_name = "u"
 
     def __init__(self, input_size: int, hidden_size: int, cap: float) -> None:
         super().__init__()

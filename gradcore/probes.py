@@ -38,7 +38,15 @@ class HiddenGradNorms:
             hidden.register_hook(partial(self._store, layer, t))
 
     def _store(self, layer: int, t: int, grad: Tensor) -> None:
-        self.norms[layer, t] = torch.linalg.vector_norm(grad, dtype=torch.float64)
+        self.norms[layer, t] = state_grad_norm(grad)
+
+
+def state_grad_norm(grad: Tensor) -> Tensor:
+    """|dL/dh| in float64: the Frobenius norm over every entry, and for a complex state over
+    real and imaginary parts, sqrt(sum |dL/dRe h|^2 + |dL/dIm h|^2). PyTorch's gradient of a
+    real loss in a complex h is dL/dRe h + i dL/dIm h, so this is the norm of its real view."""
+    real = torch.view_as_real(grad) if grad.is_complex() else grad
+    return torch.linalg.vector_norm(real, dtype=torch.float64)
 
 
 def gradient_horizon(norms: list[float], fraction: float) -> int:

@@ -12,6 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gradcore.spec_cells import (
+    COMPLEX_STATE_CELLS,
+    LONG_MEMORY_CELLS,
+    ExpRNNSpec,
+    LRUSpec,
+    S4DSpec,
+)
 from gradcore.spec_parts import (
     INDRNN_RECURRENT_INITS,
     LIMITS,
@@ -29,12 +36,14 @@ from gradcore.spec_parts import (
 )
 
 __all__ = [
+    "COMPLEX_STATE_CELLS",
     "COPY_RECALL_LENGTH",
     "CROSS_FIELD_RULES",
     "DATASET_NAME_PATTERN",
     "FEEDFORWARD_CELLS",
     "INDRNN_RECURRENT_INITS",
     "LIMITS",
+    "LONG_MEMORY_CELLS",
     "MIN_SEQ_LEN",
     "PIXEL_TASK_LENGTH",
     "RECURRENT_CELLS",
@@ -46,19 +55,33 @@ __all__ = [
     "Clipping",
     "Dataset",
     "ESNSpec",
+    "ExpRNNSpec",
     "ExperimentSpec",
     "InitScheme",
     "InitSpec",
+    "LRUSpec",
     "OptimizerSpec",
     "ProbeSpec",
+    "S4DSpec",
     "Task",
     "TrainingSpec",
     "copy_sequence_length",
     "indrnn_cap",
 ]
 
-Cell = Literal["tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn", "mlp", "cnn"]
-RECURRENT_CELLS: tuple[str, ...] = ("tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn")
+Cell = Literal[
+    "tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn", "exprnn", "lru", "s4d", "mlp", "cnn"
+]
+RECURRENT_CELLS: tuple[str, ...] = (
+    "tanh",
+    "relu",
+    "irnn",
+    "lstm",
+    "gru",
+    "indrnn",
+    "esn",
+    *LONG_MEMORY_CELLS,
+)
 # Cells that read the whole image at once: one probed "time step", depth across layers.
 FEEDFORWARD_CELLS: tuple[str, ...] = ("mlp", "cnn")
 
@@ -125,6 +148,9 @@ CROSS_FIELD_RULES: tuple[str, ...] = (
     "probes.lyapunov_exponents is at most the state size (hidden_size; twice it for lstm)",
     "training.mode uoro is for recurrent cells other than esn",
     "optimizer hessian_free needs training.mode bptt and a cell other than esn",
+    "the exprnn, lru and s4d blocks apply to their own cell only",
+    f"{', '.join(LONG_MEMORY_CELLS)} draw their papers' init (init stays at its defaults) and "
+    "take no probes, uoro or hessian_free",
 )
 
 
@@ -162,6 +188,9 @@ class ExperimentSpec(BaseModel):
         "sigmoid", description="mlp and cnn only: the hidden layers' nonlinearity"
     )
     esn: ESNSpec = ESNSpec()
+    exprnn: ExpRNNSpec = ExpRNNSpec()
+    lru: LRUSpec = LRUSpec()
+    s4d: S4DSpec = S4DSpec()
     probes: ProbeSpec = ProbeSpec()
     init: InitSpec = InitSpec()
     clipping: Clipping = ClipNone()
@@ -213,7 +242,25 @@ class ExperimentSpec(BaseModel):
         if self.init.forget_bias is not None and self.cell != "lstm":
             raise ValueError("init.forget_bias: applies to the lstm cell only")
         self._check_extensions(feedforward)
+        self._check_long_memory()
         return self
+
+    def _check_long_memory(self) -> None:
+        for block, default in (("exprnn", ExpRNNSpec()), ("lru", LRUSpec()), ("s4d", S4DSpec())):
+            if self.cell != block and getattr(self, block) != default:
+                raise ValueError(f"{block}: applies to the {block} cell only")
+        if self.cell not in LONG_MEMORY_CELLS:
+            return
+        # Their inits are structural (a skew generator, an eigenvalue ring), not matrix schemes;
+        # the map probes, UORO and Hessian-free step only the classic cells' formulas.
+        if self.init != InitSpec():
+            raise ValueError(f"init: the {self.cell} cell draws its paper's init")
+        if self.probes.enabled:
+            raise ValueError(f"probes: the map probes do not cover the {self.cell} cell")
+        if self.training.mode == "uoro":
+            raise ValueError(f"training.mode: uoro does not cover the {self.cell} cell")
+        if self.optimizer.name == "hessian_free":
+            raise ValueError(f"optimizer.name: hessian_free does not cover the {self.cell} cell")
 
     def _check_extensions(self, feedforward: bool) -> None:
         if self.cell != "esn" and self.esn != ESNSpec():
