@@ -35,8 +35,9 @@ SAVED_PER_STEP = {"tanh": 2, "relu": 2, "irnn": 2, "lstm": 8, "gru": 8, "indrnn"
 # The long-memory cells, counted from their formulas rather than measured: expRNN's step saves
 # h, its pre-activation, sign and magnitude (gradcore.orthogonal); a diagonal layer's complex
 # states count twice, the scan's levels add as much again, and its readout saves Re and Im
-# parts, the mixed pre-activation and the GELU's input (gradcore.diagonal).
-SAVED_PER_STEP |= {"exprnn": 5, "lru": 12, "s4d": 12}
+# parts, the mixed pre-activation and the GELU's input (gradcore.diagonal); the uRNN's complex
+# step saves the state after each of its seven factors and the modReLU's (gradcore.unitary).
+SAVED_PER_STEP |= {"exprnn": 5, "lru": 12, "s4d": 12, "urnn": 16}
 # Cells whose forward keeps every complex state (T, B, H) even for a last-step task: the scan
 # solves them all at once.
 DIAGONAL_CELLS = ("lru", "s4d")
@@ -109,6 +110,10 @@ def parameter_count(spec: ExperimentSpec) -> int:
     if spec.cell in DIAGONAL_CELLS:
         # B (complex) and D read the input, C (complex) mixes the state; three (H,) vectors.
         per_layer = [3 * h * (inputs if i == 0 else h) + 2 * h * h + 3 * h for i in range(layers)]
+        return sum(per_layer) + readout
+    if spec.cell == "urnn":
+        # N = H / 2 complex units: V (2 N x in), 3 phase vectors, 2 complex reflections, b.
+        per_layer = [h * (inputs if i == 0 else h) + 4 * h for i in range(layers)]
         return sum(per_layer) + readout
     if spec.cell == "exprnn":
         per_layer = [h * (inputs if i == 0 else h) + h * h + h for i in range(layers)]

@@ -68,5 +68,6 @@ def gradient_horizon(norms: list[float], fraction: float) -> int:
 
 @torch.no_grad()
 def spectral_radius(matrix: Tensor) -> float:
-    """max |eigenvalue| of a square matrix, computed in float64 on the CPU."""
-    return float(torch.linalg.eigvals(matrix.detach().double().cpu()).abs().max())
+    """max |eigenvalue| of a square matrix (real or complex), computed in float64 on the CPU."""
+    wide = torch.complex128 if matrix.is_complex() else torch.float64
+    return float(torch.linalg.eigvals(matrix.detach().to(wide).cpu()).abs().max())

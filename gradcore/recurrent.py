@@ -17,8 +17,9 @@ from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer, public_weig
 from gradcore.orthogonal import ExpRNNLayer
 from gradcore.probes import Recorder
 from gradcore.spec import ExperimentSpec, indrnn_cap
+from gradcore.unitary import URNNLayer
 
-AnyLayer = RecurrentLayer | ESNLayer | ExpRNNLayer | DiagonalLayer
+AnyLayer = RecurrentLayer | ESNLayer | ExpRNNLayer | DiagonalLayer | URNNLayer
 
 
 def build_layer(spec: ExperimentSpec, input_size: int) -> AnyLayer:
@@ -34,6 +35,8 @@ def build_layer(spec: ExperimentSpec, input_size: int) -> AnyLayer:
         return LRULayer(input_size, hidden, spec.lru)
     if spec.cell == "s4d":
         return S4DLayer(input_size, hidden, spec.s4d)
+    if spec.cell == "urnn":
+        return URNNLayer(input_size, hidden)
     return FusedLayer(spec.cell, input_size, hidden)
 
 

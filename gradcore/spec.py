@@ -70,7 +70,19 @@ __all__ = [
 ]
 
 Cell = Literal[
-    "tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn", "exprnn", "lru", "s4d", "mlp", "cnn"
+    "tanh",
+    "relu",
+    "irnn",
+    "lstm",
+    "gru",
+    "indrnn",
+    "esn",
+    "exprnn",
+    "lru",
+    "s4d",
+    "urnn",
+    "mlp",
+    "cnn",
 ]
 RECURRENT_CELLS: tuple[str, ...] = (
     "tanh",
@@ -151,6 +163,7 @@ CROSS_FIELD_RULES: tuple[str, ...] = (
     "the exprnn, lru and s4d blocks apply to their own cell only",
     f"{', '.join(LONG_MEMORY_CELLS)} draw their papers' init (init stays at its defaults) and "
     "take no probes, uoro or hessian_free",
+    "urnn's hidden_size is even: hidden_size / 2 complex units",
 )
 
 
@@ -251,6 +264,8 @@ class ExperimentSpec(BaseModel):
                 raise ValueError(f"{block}: applies to the {block} cell only")
         if self.cell not in LONG_MEMORY_CELLS:
             return
+        if self.cell == "urnn" and self.hidden_size % 2:
+            raise ValueError("hidden_size: urnn holds hidden_size / 2 complex units; make it even")
         # Their inits are structural (a skew generator, an eigenvalue ring), not matrix schemes;
         # the map probes, UORO and Hessian-free step only the classic cells' formulas.
         if self.init != InitSpec():

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field, model_validator
 from gradcore.spec_parts import STRICT
 
 # Cells that draw their papers' init themselves; `init` schemes do not apply to them.
-LONG_MEMORY_CELLS: tuple[str, ...] = ("exprnn", "lru", "s4d")
+LONG_MEMORY_CELLS: tuple[str, ...] = ("exprnn", "lru", "s4d", "urnn")
 # Cells whose state is complex: |dL/dh_t| is over real and imaginary parts together.
-COMPLEX_STATE_CELLS: tuple[str, ...] = ("lru", "s4d")
+COMPLEX_STATE_CELLS: tuple[str, ...] = ("lru", "s4d", "urnn")
 
 
 class ExpRNNSpec(BaseModel):
