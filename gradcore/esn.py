@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.layers import unroll
-from gradcore.probes import Recorder, spectral_radius
+from gradcore.probes import Recorder, eigenvalues, spectral_radius
 from gradcore.spec import ESNSpec
 
 
@@ -73,6 +73,9 @@ class ESNLayer(nn.Module):
 
     def recurrent_blocks(self) -> list[Tensor]:
         return [self.weight_hh]
+
+    def eigenvalues(self) -> Tensor:
+        return eigenvalues(self.weight_hh)
 
     def constrain(self) -> None:
         """Nothing to enforce: the reservoir never changes."""

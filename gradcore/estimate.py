@@ -203,8 +203,9 @@ def map_probe_bytes(spec: ExperimentSpec) -> int:
     """Every layer's trajectory (input projections and states, (T, B, G H + N)), plus one
     layer's power iteration on all T start vectors at once ((T, B, N) tangents folded with the
     projections into (T B, G H), copies of both, and the cell's jvp and vjp temporaries:
-    measured about 3 G H + 28 N per step and example)."""
-    if not spec.probes.enabled:
+    measured about 3 G H + 28 N per step and example). The eigenvalues alone need a copy of one
+    recurrent matrix and LAPACK's workspace: a few H^2, well within the run's overhead."""
+    if not spec.probes.maps:
         return 0
     h, n, length = spec.hidden_size, state_size(spec), spec.sequence_length
     projection = GATES.get(spec.cell, 1) * h
@@ -256,6 +257,8 @@ def _resident_bytes(spec: ExperimentSpec) -> int:
     data = inputs * spec.sequence_length * (eval_size(spec) + 2 * spec.batch_size) * FLOAT_BYTES
     per_step_values = 5 + 2 * _weight_count(spec)
     probe_values = spec.num_layers * spec.sequence_length * (2 if spec.probes.jacobian_norms else 1)
+    if spec.probes.eigenvalues:
+        probe_values += spec.num_layers * 2 * spec.hidden_size  # (re, im) per eigenvalue
     traces = spec.steps * per_step_values + probe_count(spec) * probe_values
     return RUN_OVERHEAD_BYTES + FLOAT_BYTES * copies * params + data + TRACE_VALUE_BYTES * traces
 
@@ -295,6 +298,7 @@ def estimate_work(spec: ExperimentSpec) -> float:
     jacobian  probes x layers x (2 power_iters + 1) sweeps x L (L - 1) / 2 x B x G H^2: each
               sweep carries every start's vector through the steps after it
     lyapunov  probes x layers x L x B x (k G H^2 + N k^2): k tangents and a QR per step
+    eigen     probes x layers x 10 H^3: a dense eigensolver on the recurrent matrix
     with L the sequence length, G the gates (LSTM 4, GRU 3, else 1) and N the state size."""
     b, h, layers, length = spec.batch_size, spec.hidden_size, spec.num_layers, spec.sequence_length
     step = float(b) * length * layers * h**2
@@ -314,4 +318,6 @@ def estimate_work(spec: ExperimentSpec) -> float:
         per_layer += (2 * probes.power_iters + 1) * length * (length - 1) / 2 * b * gated
     k = probes.lyapunov_exponents
     per_layer += length * b * (k * gated + state_size(spec) * k**2)
+    if probes.eigenvalues:
+        per_layer += 10 * h  # a dense eigensolver: about 10 H^3 multiply-adds, in H^2 units
     return work + probe_count(spec) * layers * per_layer

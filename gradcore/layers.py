@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.cells import State, hidden_of, indrnn_step
-from gradcore.probes import Recorder
+from gradcore.probes import Recorder, eigenvalues
 
 GATES = {"tanh": 1, "relu": 1, "irnn": 1, "lstm": 4, "gru": 3}
 # One time step each: (x_t (B, in), state, w_ih, w_hh, b_ih, b_hh) -> the next state. The same
@@ -167,6 +167,10 @@ class FusedLayer(nn.Module):
         """The square (H, H) recurrent block of each gate, in PyTorch's gate order."""
         return list(self.weight_hh.detach().chunk(self.gates, dim=0))
 
+    def eigenvalues(self) -> Tensor:
+        """(H,) complex128: the spectrum of W_hh (one-gate cells; the spec refuses the rest)."""
+        return eigenvalues(self.weight_hh)
+
     def constrain(self) -> None:
         """Nothing to enforce: only IndRNN bounds its weights."""
 
@@ -213,6 +217,10 @@ class IndRNNLayer(nn.Module):
     def recurrent_blocks(self) -> list[Tensor]:
         # A diagonal matrix: its spectral radius is max |u_i|.
         return [torch.diag(self.u.detach())]
+
+    def eigenvalues(self) -> Tensor:
+        """(H,) complex128: u itself, the diagonal recurrence's eigenvalues."""
+        return self.u.detach().cpu().to(torch.complex128)
 
     @torch.no_grad()
     def constrain(self) -> None:

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import orthogonal
 
 from gradcore.layers import unroll
-from gradcore.probes import Recorder
+from gradcore.probes import Recorder, eigenvalues
 from gradcore.spec import ExpRNNSpec
 
 
@@ -88,7 +88,7 @@ class ExpRNNLayer(nn.Module):
 
     def eigenvalues(self) -> Tensor:
         """(H,) complex: the spectrum of W_hh, on the unit circle."""
-        return torch.linalg.eigvals(self.weight_hh.detach().double().cpu())
+        return eigenvalues(self.weight_hh)
 
     def constrain(self) -> None:
         """Nothing to enforce: W_hh is orthogonal by construction."""

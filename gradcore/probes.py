@@ -67,7 +67,13 @@ def gradient_horizon(norms: list[float], fraction: float) -> int:
 
 
 @torch.no_grad()
-def spectral_radius(matrix: Tensor) -> float:
-    """max |eigenvalue| of a square matrix (real or complex), computed in float64 on the CPU."""
+def eigenvalues(matrix: Tensor) -> Tensor:
+    """(N,) complex128: the eigenvalues of a square matrix (real or complex), computed in
+    float64 on the CPU."""
     wide = torch.complex128 if matrix.is_complex() else torch.float64
-    return float(torch.linalg.eigvals(matrix.detach().to(wide).cpu()).abs().max())
+    return torch.linalg.eigvals(matrix.detach().to(wide).cpu())
+
+
+def spectral_radius(matrix: Tensor) -> float:
+    """max |eigenvalue| of a square matrix (real or complex)."""
+    return float(eigenvalues(matrix).abs().max())

@@ -158,11 +158,12 @@ CROSS_FIELD_RULES: tuple[str, ...] = (
     "init.forget_bias applies to lstm only",
     "the esn block applies to the esn cell only, whose init stays at its defaults",
     "probes.lyapunov_exponents is at most the state size (hidden_size; twice it for lstm)",
+    "probes.eigenvalues is not for lstm and gru",
     "training.mode uoro is for recurrent cells other than esn",
     "optimizer hessian_free needs training.mode bptt and a cell other than esn",
     "the exprnn, lru and s4d blocks apply to their own cell only",
     f"{', '.join(LONG_MEMORY_CELLS)} draw their papers' init (init stays at its defaults) and "
-    "take no probes, uoro or hessian_free",
+    "take no map probes (jacobian_norms, lyapunov_exponents), uoro or hessian_free",
     "urnn's hidden_size is even: hidden_size / 2 complex units",
 )
 
@@ -270,7 +271,7 @@ class ExperimentSpec(BaseModel):
         # the map probes, UORO and Hessian-free step only the classic cells' formulas.
         if self.init != InitSpec():
             raise ValueError(f"init: the {self.cell} cell draws its paper's init")
-        if self.probes.enabled:
+        if self.probes.maps:
             raise ValueError(f"probes: the map probes do not cover the {self.cell} cell")
         if self.training.mode == "uoro":
             raise ValueError(f"training.mode: uoro does not cover the {self.cell} cell")
@@ -286,6 +287,11 @@ class ExperimentSpec(BaseModel):
             raise ValueError("init: identity does not apply to convolution kernels")
         if feedforward and self.probes.enabled:
             raise ValueError("probes: the recurrent-map measurements need a recurrent cell")
+        if self.probes.eigenvalues and self.cell in ("lstm", "gru"):
+            raise ValueError(
+                "probes.eigenvalues: lstm and gru have no single recurrent matrix (their gates')"
+                " blocks are in summary.spectral_radius_start)"
+            )
         state_size = self.hidden_size * (2 if self.cell == "lstm" else 1)
         if self.probes.lyapunov_exponents > state_size:
             raise ValueError(f"probes.lyapunov_exponents: at most the state size {state_size}")

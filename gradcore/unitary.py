@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.layers import unroll
-from gradcore.probes import Recorder
+from gradcore.probes import Recorder, eigenvalues
 
 
 def complex_modrelu(z: Tensor, bias: Tensor) -> Tensor:
@@ -108,7 +108,7 @@ class URNNLayer(nn.Module):
 
     def eigenvalues(self) -> Tensor:
         """(N,) complex: the spectrum of W, on the unit circle."""
-        return torch.linalg.eigvals(self.matrix().detach().to(torch.complex128).cpu())
+        return eigenvalues(self.matrix())
 
     def constrain(self) -> None:
         """Nothing to enforce: W is unitary by construction."""
