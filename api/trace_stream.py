@@ -120,7 +120,7 @@ def _probe_part(session: Session, stored: Stored, name: str, low: int, high: int
     yield dumps({"step": steps, **head})[:-1]
     for key in PROBE_COLUMNS[name]:
         yield f",{dumps(key)}:"
-        if name == "dynamics" and not meta[key]:
+        if name == "dynamics" and not meta.get(key):  # runs stored before a key have none
             yield "null"
             continue
         yield "["

@@ -63,17 +63,15 @@ def read_probes(
         part["layers"] = meta["layers"]
     layers = len(meta["layers"])
     for key in keys:
-        if name == "dynamics" and not meta[key]:
+        if name == "dynamics" and not meta.get(key):  # runs stored before a key have none
             part[key] = None
         elif rows:
-            # One decode for all the probes: (probes, layers) horizons, (probes, layers, k) curves.
-            dtype, shape = (
-                ("<i8", (len(rows), layers))
-                if key == "horizon"
-                else ("<f8", (len(rows), layers, -1))
-            )
+            # One decode for all the probes: (probes, layers) horizons, (probes, layers, k)
+            # curves, (probes, layers, K, 2) eigenvalues.
             joined = b"".join(getattr(row, key) for row in rows)
-            part[key] = np.frombuffer(joined, dtype).reshape(shape).tolist()
+            dtype = "<i8" if key == "horizon" else "<f8"
+            part[key] = np.frombuffer(joined, dtype).reshape(len(rows), *_shape(key, layers))
+            part[key] = part[key].tolist()
         else:
             part[key] = []
     return part
@@ -98,13 +96,20 @@ def probe_rows(session: Session, stored: Stored, positions: list[int], *keys: st
         )
 
 
+def _shape(key: str, layers: int) -> tuple[int, ...]:
+    """One probe's stored column as in the result (see jobs.models.TraceProbe)."""
+    if key == "horizon":
+        return (layers,)
+    return (layers, -1, 2) if key == "eigenvalues" else (layers, -1)
+
+
 def probe_value(key: str, data: bytes | None, layers: int) -> Any:
-    """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
+    """A stored probe column as in the result: horizon a list of ints, curves (layers, k),
+    eigenvalues (layers, K, 2)."""
     if data is None:
         return None
-    if key == "horizon":
-        return np.frombuffer(data, "<i8").tolist()
-    return _matrix(data, layers)
+    dtype = "<i8" if key == "horizon" else "<f8"
+    return np.frombuffer(data, dtype).reshape(_shape(key, layers)).tolist()
 
 
 def _matrix(data: bytes, layers: int) -> list[list[float]]:

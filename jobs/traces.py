@@ -148,7 +148,7 @@ def _append_probes(
             raise ValueError(f"hidden_grad: probe at step {step} is not {shape} curves")
         measured = {
             key: np.asarray(dynamics[key][index], dtype="<f8")
-            for key in ("jacobian_norm", "lyapunov")
+            for key in ("jacobian_norm", "lyapunov", "eigenvalues")
             if dynamics is not None and dynamics.get(key) is not None
         }
         session.add(
@@ -161,6 +161,12 @@ def _append_probes(
                 horizon=horizon.tobytes(),
                 jacobian_norm=_bytes(measured.get("jacobian_norm")),
                 lyapunov=_bytes(measured.get("lyapunov")),
+                # Set only when measured: see TraceProbe.eigenvalues.
+                **(
+                    {"eigenvalues": _bytes(measured["eigenvalues"])}
+                    if "eigenvalues" in measured
+                    else {}
+                ),
             )
         )
     return len(steps)
