@@ -67,6 +67,7 @@ __all__ = [
     "TrainingSpec",
     "copy_sequence_length",
     "indrnn_cap",
+    "selective_copy_sequence_length",
 ]
 
 Cell = Literal[
@@ -100,6 +101,7 @@ FEEDFORWARD_CELLS: tuple[str, ...] = ("mlp", "cnn")
 Task = Literal[
     "adding",
     "copy",
+    "selective_copy",
     "temporal_order",
     "temporal_order_3bit",
     "pixel_digits",
@@ -107,6 +109,11 @@ Task = Literal[
     "pixel_mnist",
     "permuted_pixel_mnist",
 ]
+# The copy task shows COPY_RECALL_LENGTH symbols first and asks for them back in as many steps
+# after the delimiter, so its sequences are longer than its delay T (= seq_len). Selective
+# copying hides as many among T steps of noise and asks for them in as many steps after.
+COPY_RECALL_LENGTH = 10
+
 # Pixel tasks read one pixel per step, so their length is fixed by the image size.
 PIXEL_TASK_LENGTH: dict[str, int] = {
     "pixel_digits": 64,
@@ -119,18 +126,20 @@ PIXEL_TASK_LENGTH: dict[str, int] = {
 MIN_SEQ_LEN: dict[str, int] = {
     "adding": 2,
     "copy": 1,
+    "selective_copy": COPY_RECALL_LENGTH,
     "temporal_order": 10,
     "temporal_order_3bit": 10,
 }
-
-# The copy task shows COPY_RECALL_LENGTH symbols first and asks for them back in as many steps
-# after the delimiter, so its sequences are longer than its delay T (= seq_len).
-COPY_RECALL_LENGTH = 10
 
 
 def copy_sequence_length(delay: int) -> int:
     """Steps of a copy sequence: the symbols, delay - 1 blanks, the delimiter, the recall."""
     return delay + 2 * COPY_RECALL_LENGTH
+
+
+def selective_copy_sequence_length(noise_length: int) -> int:
+    """Steps of a selective-copying sequence: T of noise holding the symbols, the recall."""
+    return noise_length + COPY_RECALL_LENGTH
 
 
 # A data set's name, which is also its directory under the server's data dir.
@@ -187,7 +196,8 @@ class ExperimentSpec(BaseModel):
         ge=1,
         le=int(LIMITS["seq_len_max"]),
         description="Time steps T (copy: the delay; its sequences are "
-        f"T + {2 * COPY_RECALL_LENGTH} long). Pixel tasks fix it: "
+        f"T + {2 * COPY_RECALL_LENGTH} long; selective_copy: the noise holding the symbols, "
+        f"T + {COPY_RECALL_LENGTH} long). Pixel tasks fix it: "
         f"{PIXEL_TASK_LENGTH['pixel_digits']} for digits, {PIXEL_TASK_LENGTH['pixel_mnist']} for "
         "MNIST.",
     )
@@ -308,8 +318,12 @@ class ExperimentSpec(BaseModel):
 
     @property
     def sequence_length(self) -> int:
-        """Length of the sequences fed to the network (longer than seq_len for copy)."""
-        return copy_sequence_length(self.seq_len) if self.task == "copy" else self.seq_len
+        """Length of the sequences fed to the network (longer than seq_len for the copy tasks)."""
+        if self.task == "copy":
+            return copy_sequence_length(self.seq_len)
+        if self.task == "selective_copy":
+            return selective_copy_sequence_length(self.seq_len)
+        return self.seq_len
 
     @property
     def probe_steps(self) -> list[int]:
