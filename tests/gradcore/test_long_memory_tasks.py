@@ -28,8 +28,14 @@ def tiny_mnist() -> ImageSet:
     return ImageSet(*split(4), *split(2))
 
 
-@pytest.mark.parametrize("cell", LONG_MEMORY_CELLS)
-@pytest.mark.parametrize("task", ["permuted_pixel_mnist", "pixel_digits"])
+# Every cell on digits; MNIST's 784 steps for one cell of each kind (loop and scan), for time.
+PIXEL_RUNS = [(cell, "permuted_pixel_digits") for cell in LONG_MEMORY_CELLS] + [
+    ("exprnn", "pixel_mnist"),
+    ("s4d", "permuted_pixel_mnist"),
+]
+
+
+@pytest.mark.parametrize(("cell", "task"), PIXEL_RUNS)
 def test_cells_run_the_pixel_tasks(cell: str, task: str) -> None:
     seq_len = 784 if "mnist" in task else 64
     spec = ExperimentSpec(cell=cell, task=task, seq_len=seq_len, dataset="tiny", **TINY)
