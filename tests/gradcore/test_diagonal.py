@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from gradcore import diagonal
 from gradcore.scan import linear_loop, linear_scan
 from gradcore.spec import ExperimentSpec, TrainingSpec
 from gradcore.step import forward_backward
@@ -93,7 +94,10 @@ def test_hidden_grad_norms_match_retain_grad(cell: str, task: str) -> None:
 
 @pytest.mark.parametrize("cell", ["lru", "s4d"])
 @pytest.mark.parametrize("training", [{"mode": "bptt"}, {"mode": "tbptt", "tbptt_k": 4}])
-def test_scan_and_probe_steps_give_equal_loss_and_gradients(cell: str, training: dict) -> None:
+def test_scan_and_probe_steps_give_equal_loss_and_gradients(
+    cell: str, training: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(diagonal, "SCAN_ON_CPU", True)  # plain steps scan, as on the GPU
     spec = small_spec(cell=cell, task="copy", seq_len=5, num_layers=2, training=training)
     net, task, batch = setup(spec)
     scanned = forward_backward(net, task, batch, spec.training, probe=False)
