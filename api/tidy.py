@@ -6,7 +6,8 @@ document: `<part>.<field>` for a column with one entry per step (`loss.loss`, `g
 (`grad_norm.per_param.<parameter>`, `weight_change.per_layer.<weight>`) and for a probe part's
 per-layer numbers (`hidden_grad.horizon.<layer>`), and, one row per entry of a curve,
 `hidden_grad.norm.<layer>`, `dynamics.jacobian_norm.<layer>` (time_step: the time step t,
-1-based) and `dynamics.lyapunov.<layer>` (time_step: the exponent's rank k, 1-based). Booleans
+1-based), `dynamics.lyapunov.<layer>` (time_step: the exponent's rank k, 1-based) and
+`dynamics.eigenvalues.<layer>.re` and `.im` (time_step: the eigenvalue's index k, 1-based). Booleans
 (`grad_norm.clipped`, `hessian_free.accepted`) are 0 or 1. Spreadsheets pivot it; Grafana's
 CSV sources read it as is.
 """
@@ -40,7 +41,11 @@ def _column_rows(prefix: str, column: Column, trace: dict[str, Any]) -> Iterator
                 yield f"{prefix}.{layer}", step, None, float(per_layer)
                 continue
             for index, value in enumerate(per_layer, start=1):
-                yield f"{prefix}.{layer}", step, index, float(value)
+                if column.depth == 4:  # an eigenvalue's (re, im) pair
+                    yield f"{prefix}.{layer}.re", step, index, float(value[0])
+                    yield f"{prefix}.{layer}.im", step, index, float(value[1])
+                else:
+                    yield f"{prefix}.{layer}", step, index, float(value)
 
 
 def tidy_rows(view: dict[str, Any]) -> Iterator[Row]:

@@ -5,7 +5,12 @@ three ways and prints per-step times and ratios:
 
   a  a bare PyTorch loop, nothing recorded: the fused nn.RNN / nn.LSTM / nn.GRU module
      (a_fused) and a hand-written loop over the time steps with the input projection done
-     once (a_loop; IndRNN has only this one). The ratios use the faster of the two.
+     once (a_loop; IndRNN has only this one). The ratios use the faster of the two. The
+     long-memory cells (exprnn, urnn, lru, s4d; `--cells` names them, the default leaves them
+     out) have no torch module: their bare net is gradcore's own layer and a readout, with no
+     recording, so a_fused is LRU's and S4D's parallel scan and a_loop their step loop (expRNN
+     and the uRNN have only the loop). gradcore steps LRU and S4D by the loop on the CPU and
+     scans on the GPU (gradcore.diagonal.SCAN_ON_CPU).
   b  gradcore.run with no probe steps (every step still records loss, metric, global and
      per-parameter gradient norms and weight changes).
   c  gradcore.run with the spec's probes, probe_every = 50: one probe step (|dL/dh_t| at every
@@ -47,16 +52,20 @@ import torch
 from torch import Tensor, nn
 
 import gradcore
-from gradcore.cells import indrnn_step
+from gradcore import diagonal
+from gradcore.cells import hidden_of, indrnn_step
 from gradcore.denormals import flush_denormals
 from gradcore.estimate import estimate_memory
 from gradcore.layers import ATEN_CELLS
-from gradcore.spec import ExperimentSpec, indrnn_cap
+from gradcore.recurrent import build_layer
+from gradcore.spec import LONG_MEMORY_CELLS, ExperimentSpec, indrnn_cap
 from gradcore.step import forward_backward
 from gradcore.tasks import build_task
 from gradcore.train import seeded_network
 
 CELLS = ("tanh", "lstm", "gru", "indrnn")
+# Cells whose bare net has only the loop (no fused module, no scan).
+LOOP_ONLY = ("indrnn", "exprnn", "urnn")
 HIDDEN, BATCH, MAX_NORM, PROBE_EVERY = 128, 64, 1.0, 50
 JOB_STEPS = 2
 # Steps per run by length (plus one warm-up step): T = 5000 steps take seconds each on a CPU.
@@ -87,7 +96,9 @@ class BareNet(nn.Module):
     def __init__(self, cell: str, input_size: int, seq_len: int, hidden: int = HIDDEN) -> None:
         super().__init__()
         self.cell, self.hidden = cell, hidden
-        if cell == "indrnn":
+        if cell in LONG_MEMORY_CELLS:
+            self.layer = build_layer(make_spec(cell, seq_len, 1, hidden=hidden), input_size)
+        elif cell == "indrnn":
             self.proj = nn.Linear(input_size, hidden)
             self.u = nn.Parameter(torch.empty(hidden).uniform_(0.0, 1.0))
             self.cap = indrnn_cap(seq_len)
@@ -97,12 +108,22 @@ class BareNet(nn.Module):
         self.readout = nn.Linear(hidden, 1)
 
     def fused(self, x: Tensor) -> Tensor:
+        if self.cell in LONG_MEMORY_CELLS:  # LRU and S4D: the parallel scan, on any device
+            diagonal.SCAN_ON_CPU = True
+            try:
+                _, state = self.layer(x, None, keep_sequence=False)
+            finally:
+                diagonal.SCAN_ON_CPU = False
+            return self.readout(hidden_of(state))
         out, _ = self.rnn(x)  # (T, B, H)
         return self.readout(out[-1])
 
     def loop(self, x: Tensor) -> Tensor:
         """The fastest plain loop on the CPU: nn.*Cell's functions stepped over x, or for IndRNN
         every input projected at once and then one Hadamard step per t."""
+        if self.cell in LONG_MEMORY_CELLS:
+            _, state = self.layer(x, None, keep_sequence=False, unrolled=True)
+            return self.readout(hidden_of(state))
         h = x.new_zeros(x.shape[1], self.hidden)
         if self.cell == "indrnn":
             for x_t in self.proj(x).unbind(0):  # (B, H) each
@@ -165,7 +186,7 @@ def measure(cell: str, seq_len: int, steps: int, repeats: int) -> dict[str, floa
     best: dict[str, float] = {}
     for _ in range(repeats):
         runs: dict[str, float] = {}
-        if cell != "indrnn":
+        if cell not in LOOP_ONLY:
             runs["a_fused"] = median_after_warmup(bare_steps(cell, seq_len, steps, fused=True))
         runs["a_loop"] = median_after_warmup(bare_steps(cell, seq_len, steps, fused=False))
         runs["b"] = median_after_warmup(gradcore_steps(cell, seq_len, steps, set()))
@@ -251,7 +272,7 @@ def memory_table(cells: list[str], seq_len: int, hidden: int) -> None:
         peaks: dict[str, float] = {}
         seconds: dict[str, float] = {}
         for variant in variants:
-            if variant == "bare_fused" and cell == "indrnn":
+            if variant == "bare_fused" and cell in LOOP_ONLY:
                 continue
             child = [variant, cell, str(seq_len), str(hidden)]
             command = [sys.executable, __file__, "--memory-child", *child]

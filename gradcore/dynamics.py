@@ -24,11 +24,18 @@ class MapProbe:
         self.steps: list[int] = []
         self.jacobian_norm: list[list[list[float]]] = []
         self.lyapunov: list[list[list[float]]] = []
+        self.eigenvalues: list[list[list[list[float]]]] = []
 
     def measure(self, step: int, net: RecurrentNet, inputs: Tensor) -> None:
         """inputs: the probe batch (T, B, input_size)."""
-        paths = layer_trajectories(net, inputs)
         self.steps.append(step)
+        if self.spec.eigenvalues:
+            # [l][k] = [re, im]: JSON has no complex numbers.
+            spectra = [torch.view_as_real(layer.eigenvalues()) for layer in net.layers]
+            self.eigenvalues.append([spectrum.tolist() for spectrum in spectra])
+        if not self.spec.maps:
+            return
+        paths = layer_trajectories(net, inputs)
         if self.spec.jacobian_norms:
             iters = self.spec.power_iters
             norms = [jacobian_spectral_norms(path, iters, self.generator) for path in paths]
@@ -44,4 +51,5 @@ class MapProbe:
             layers=self.layers,
             jacobian_norm=self.jacobian_norm if self.spec.jacobian_norms else None,
             lyapunov=self.lyapunov if self.spec.lyapunov_exponents > 0 else None,
+            eigenvalues=self.eigenvalues if self.spec.eigenvalues else None,
         )

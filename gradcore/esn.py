@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.layers import unroll
-from gradcore.probes import Recorder, spectral_radius
+from gradcore.probes import Recorder, eigenvalues, spectral_radius
 from gradcore.spec import ESNSpec
 
 
@@ -30,6 +30,7 @@ def reservoir_matrix(hidden_size: int, spec: ESNSpec) -> Tensor:
 class ESNLayer(nn.Module):
     cell = "esn"
     gates = 1
+    recurrent_name = "weight_hh"
 
     def __init__(self, input_size: int, hidden_size: int, spec: ESNSpec) -> None:
         super().__init__()
@@ -72,6 +73,9 @@ class ESNLayer(nn.Module):
 
     def recurrent_blocks(self) -> list[Tensor]:
         return [self.weight_hh]
+
+    def eigenvalues(self) -> Tensor:
+        return eigenvalues(self.weight_hh)
 
     def constrain(self) -> None:
         """Nothing to enforce: the reservoir never changes."""

@@ -32,6 +32,15 @@ TRACE_VALUE_BYTES = 64
 # saves for the backward pass (tanh 1, LSTM and GRU 8, IndRNN 2), and for the one-gate cells
 # as much again of the heap those many small blocks fragment (measured without a tuned malloc).
 SAVED_PER_STEP = {"tanh": 2, "relu": 2, "irnn": 2, "lstm": 8, "gru": 8, "indrnn": 3, "esn": 0}
+# The long-memory cells, counted from their formulas rather than measured: expRNN's step saves
+# h, its pre-activation, sign and magnitude (gradcore.orthogonal); a diagonal layer's complex
+# states count twice, the scan's levels add as much again, and its readout saves Re and Im
+# parts, the mixed pre-activation and the GELU's input (gradcore.diagonal); the uRNN's complex
+# step saves the state after each of its seven factors and the modReLU's (gradcore.unitary).
+SAVED_PER_STEP |= {"exprnn": 5, "lru": 12, "s4d": 12, "urnn": 16}
+# Cells whose forward keeps every complex state (T, B, H) even for a last-step task: the scan
+# solves them all at once.
+DIAGONAL_CELLS = ("lru", "s4d")
 # Plain (unprobed) LSTM steps run the fused nn.LSTM on the CPU, which saves more (see layers.py).
 FUSED_LSTM_SAVED = 15
 GATES = {"lstm": 4, "gru": 3}
@@ -98,6 +107,17 @@ def parameter_count(spec: ExperimentSpec) -> int:
         return spec.sequence_length * inputs * h + (layers - 1) * h * h + layers * h + readout
     if spec.cell == "cnn":
         return 9 * (h + (layers - 1) * h * h) + layers * h + readout
+    if spec.cell in DIAGONAL_CELLS:
+        # B (complex) and D read the input, C (complex) mixes the state; three (H,) vectors.
+        per_layer = [3 * h * (inputs if i == 0 else h) + 2 * h * h + 3 * h for i in range(layers)]
+        return sum(per_layer) + readout
+    if spec.cell == "urnn":
+        # N = H / 2 complex units: V (2 N x in), 3 phase vectors, 2 complex reflections, b.
+        per_layer = [h * (inputs if i == 0 else h) + 4 * h for i in range(layers)]
+        return sum(per_layer) + readout
+    if spec.cell == "exprnn":
+        per_layer = [h * (inputs if i == 0 else h) + h * h + h for i in range(layers)]
+        return sum(per_layer) + readout
     if spec.cell in ("indrnn", "esn"):
         per_layer = [h * (inputs if i == 0 else h) + 2 * h for i in range(layers)]
         if spec.cell == "esn":
@@ -183,8 +203,9 @@ def map_probe_bytes(spec: ExperimentSpec) -> int:
     """Every layer's trajectory (input projections and states, (T, B, G H + N)), plus one
     layer's power iteration on all T start vectors at once ((T, B, N) tangents folded with the
     projections into (T B, G H), copies of both, and the cell's jvp and vjp temporaries:
-    measured about 3 G H + 28 N per step and example)."""
-    if not spec.probes.enabled:
+    measured about 3 G H + 28 N per step and example). The eigenvalues alone need a copy of one
+    recurrent matrix and LAPACK's workspace: a few H^2, well within the run's overhead."""
+    if not spec.probes.maps:
         return 0
     h, n, length = spec.hidden_size, state_size(spec), spec.sequence_length
     projection = GATES.get(spec.cell, 1) * h
@@ -215,6 +236,8 @@ def eval_bytes_per_example(spec: ExperimentSpec) -> int:
         return FLOAT_BYTES * (2 * h * pixels + inputs * length)
     lower = 3 * h if layers > 1 else 0
     top = 2 * h + 3 * outputs if _every_step(spec) else (2 * h if spec.cell == "lstm" else 0)
+    if spec.cell in DIAGONAL_CELLS:
+        top += 8 * h  # the scan's complex states, its levels and the readout of them
     return FLOAT_BYTES * length * (inputs + lower + top)
 
 
@@ -234,13 +257,17 @@ def _resident_bytes(spec: ExperimentSpec) -> int:
     data = inputs * spec.sequence_length * (eval_size(spec) + 2 * spec.batch_size) * FLOAT_BYTES
     per_step_values = 5 + 2 * _weight_count(spec)
     probe_values = spec.num_layers * spec.sequence_length * (2 if spec.probes.jacobian_norms else 1)
+    if spec.probes.eigenvalues:
+        probe_values += spec.num_layers * 2 * spec.hidden_size  # (re, im) per eigenvalue
     traces = spec.steps * per_step_values + probe_count(spec) * probe_values
     return RUN_OVERHEAD_BYTES + FLOAT_BYTES * copies * params + data + TRACE_VALUE_BYTES * traces
 
 
 def _weight_count(spec: ExperimentSpec) -> int:
     """Named parameter tensors (per-parameter gradient norms and weight changes are traced)."""
-    per_layer = 3 if spec.cell in ("indrnn", "esn") else 4
+    per_layer = 3 if spec.cell in ("indrnn", "esn", "exprnn") else 4
+    if spec.cell in DIAGONAL_CELLS:
+        per_layer = 8
     if spec.cell in ("mlp", "cnn"):
         per_layer = 2
     return spec.num_layers * per_layer + 2
@@ -271,6 +298,7 @@ def estimate_work(spec: ExperimentSpec) -> float:
     jacobian  probes x layers x (2 power_iters + 1) sweeps x L (L - 1) / 2 x B x G H^2: each
               sweep carries every start's vector through the steps after it
     lyapunov  probes x layers x L x B x (k G H^2 + N k^2): k tangents and a QR per step
+    eigen     probes x layers x 10 H^3: a dense eigensolver on the recurrent matrix
     with L the sequence length, G the gates (LSTM 4, GRU 3, else 1) and N the state size."""
     b, h, layers, length = spec.batch_size, spec.hidden_size, spec.num_layers, spec.sequence_length
     step = float(b) * length * layers * h**2
@@ -290,4 +318,6 @@ def estimate_work(spec: ExperimentSpec) -> float:
         per_layer += (2 * probes.power_iters + 1) * length * (length - 1) / 2 * b * gated
     k = probes.lyapunov_exponents
     per_layer += length * b * (k * gated + state_size(spec) * k**2)
+    if probes.eigenvalues:
+        per_layer += 10 * h  # a dense eigensolver: about 10 H^3 multiply-adds, in H^2 units
     return work + probe_count(spec) * layers * per_layer

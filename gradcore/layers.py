@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gradcore.cells import State, hidden_of, indrnn_step
-from gradcore.probes import Recorder
+from gradcore.probes import Recorder, eigenvalues
 
 GATES = {"tanh": 1, "relu": 1, "irnn": 1, "lstm": 4, "gru": 3}
 # One time step each: (x_t (B, in), state, w_ih, w_hh, b_ih, b_hh) -> the next state. The same
@@ -48,6 +48,8 @@ FUSED_ON_CPU: frozenset[str] = frozenset({"lstm"})
 def public_name(module_path: str) -> str:
     """'layers.0.rnn.weight_ih_l0' -> 'layer0.weight_ih'; 'readout.weight' unchanged."""
     name = re.sub(r"^layers\.(\d+)\.(?:rnn\.)?", r"layer\1.", module_path)
+    # expRNN's orthogonal W_hh is computed from a raw matrix holding its skew generator.
+    name = re.sub(r"parametrizations\.(\w+)\.original$", r"\1_skew", name)
     return re.sub(r"_l0$", "", name)
 
 
@@ -83,6 +85,8 @@ def unroll(
 
 class FusedLayer(nn.Module):
     """tanh / relu / irnn / lstm / gru: one single-layer PyTorch recurrent module."""
+
+    recurrent_name = "weight_hh"
 
     def __init__(self, cell: str, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -163,6 +167,10 @@ class FusedLayer(nn.Module):
         """The square (H, H) recurrent block of each gate, in PyTorch's gate order."""
         return list(self.weight_hh.detach().chunk(self.gates, dim=0))
 
+    def eigenvalues(self) -> Tensor:
+        """(H,) complex128: the spectrum of W_hh (one-gate cells; the spec refuses the rest)."""
+        return eigenvalues(self.weight_hh)
+
     def constrain(self) -> None:
         """Nothing to enforce: only IndRNN bounds its weights."""
 
@@ -172,6 +180,7 @@ class IndRNNLayer(nn.Module):
 
     cell = "indrnn"
     gates = 1
+    recurrent_name = "u"
 
     def __init__(self, input_size: int, hidden_size: int, cap: float) -> None:
         super().__init__()
@@ -208,6 +217,10 @@ class IndRNNLayer(nn.Module):
     def recurrent_blocks(self) -> list[Tensor]:
         # A diagonal matrix: its spectral radius is max |u_i|.
         return [torch.diag(self.u.detach())]
+
+    def eigenvalues(self) -> Tensor:
+        """(H,) complex128: u itself, the diagonal recurrence's eigenvalues."""
+        return self.u.detach().cpu().to(torch.complex128)
 
     @torch.no_grad()
     def constrain(self) -> None:

@@ -18,7 +18,7 @@ from gradcore.inits import init_blocks, init_matrix, init_vector
 from gradcore.layers import IndRNNLayer
 from gradcore.probes import Recorder
 from gradcore.recurrent import RecurrentNet
-from gradcore.spec import ExperimentSpec
+from gradcore.spec import LONG_MEMORY_CELLS, ExperimentSpec
 
 # IRNN and IndRNN papers draw input weights from N(0, 0.001); Le et al. 2015 all the
 # non-recurrent weights, the readout's too.
@@ -93,6 +93,8 @@ def _init_recurrent(net: RecurrentNet, spec: ExperimentSpec) -> None:
         # deviation of 0.001", and the biases are zero: the readout is one of those.
         nn.init.normal_(net.readout.weight, 0.0, SMALL_INPUT_STD)
         net.readout.bias.zero_()
+    if spec.cell in LONG_MEMORY_CELLS:
+        return  # their layers drew their papers' inits (gradcore.orthogonal, gradcore.diagonal)
     for index, layer in enumerate(net.layers):
         if isinstance(layer, ESNLayer):
             continue  # the reservoir drew its own fixed weights

@@ -51,7 +51,15 @@ class HiddenGradNorms:
             hidden.register_hook(partial(self._store, layer, t))
 
     def _store(self, layer: int, t: int, grad: Tensor) -> None:
-        self._into[layer, t] = torch.linalg.vector_norm(grad, dtype=torch.float64)
+        self._into[layer, t] = state_grad_norm(grad)
+
+
+def state_grad_norm(grad: Tensor) -> Tensor:
+    """|dL/dh| in float64: the Frobenius norm over every entry, and for a complex state over
+    real and imaginary parts, sqrt(sum |dL/dRe h|^2 + |dL/dIm h|^2). PyTorch's gradient of a
+    real loss in a complex h is dL/dRe h + i dL/dIm h, so this is the norm of its real view."""
+    real = torch.view_as_real(grad) if grad.is_complex() else grad
+    return torch.linalg.vector_norm(real, dtype=torch.float64)
 
 
 def gradient_horizon(norms: list[float], fraction: float) -> int:
@@ -73,6 +81,13 @@ def gradient_horizon(norms: list[float], fraction: float) -> int:
 
 
 @torch.no_grad()
+def eigenvalues(matrix: Tensor) -> Tensor:
+    """(N,) complex128: the eigenvalues of a square matrix (real or complex), computed in
+    float64 on the CPU."""
+    wide = torch.complex128 if matrix.is_complex() else torch.float64
+    return torch.linalg.eigvals(matrix.detach().to(wide).cpu())
+
+
 def spectral_radius(matrix: Tensor) -> float:
-    """max |eigenvalue| of a square matrix, computed in float64 on the CPU."""
-    return float(torch.linalg.eigvals(matrix.detach().double().cpu()).abs().max())
+    """max |eigenvalue| of a square matrix (real or complex)."""
+    return float(eigenvalues(matrix).abs().max())

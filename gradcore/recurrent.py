@@ -11,10 +11,33 @@ import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from gradcore.cells import State, hidden_of
+from gradcore.diagonal import DiagonalLayer, LRULayer, S4DLayer
 from gradcore.esn import ESNLayer
 from gradcore.layers import FusedLayer, IndRNNLayer, RecurrentLayer, public_weights
+from gradcore.orthogonal import ExpRNNLayer
 from gradcore.probes import Recorder
 from gradcore.spec import ExperimentSpec, indrnn_cap
+from gradcore.unitary import URNNLayer
+
+AnyLayer = RecurrentLayer | ESNLayer | ExpRNNLayer | DiagonalLayer | URNNLayer
+
+
+def build_layer(spec: ExperimentSpec, input_size: int) -> AnyLayer:
+    """One layer of the spec's cell reading `input_size` features."""
+    hidden = spec.hidden_size
+    if spec.cell == "indrnn":
+        return IndRNNLayer(input_size, hidden, indrnn_cap(spec.sequence_length))
+    if spec.cell == "esn":
+        return ESNLayer(input_size, hidden, spec.esn)
+    if spec.cell == "exprnn":
+        return ExpRNNLayer(input_size, hidden, spec.exprnn)
+    if spec.cell == "lru":
+        return LRULayer(input_size, hidden, spec.lru)
+    if spec.cell == "s4d":
+        return S4DLayer(input_size, hidden, spec.s4d)
+    if spec.cell == "urnn":
+        return URNNLayer(input_size, hidden)
+    return FusedLayer(spec.cell, input_size, hidden)
 
 
 class RecurrentNet(nn.Module):
@@ -23,16 +46,9 @@ class RecurrentNet(nn.Module):
     def __init__(self, spec: ExperimentSpec, input_size: int, output_size: int) -> None:
         super().__init__()
         sizes = [input_size] + [spec.hidden_size] * spec.num_layers
-        layers: list[RecurrentLayer | ESNLayer] = []
-        for layer in range(spec.num_layers):
-            if spec.cell == "indrnn":
-                cap = indrnn_cap(spec.sequence_length)
-                layers.append(IndRNNLayer(sizes[layer], spec.hidden_size, cap))
-            elif spec.cell == "esn":
-                layers.append(ESNLayer(sizes[layer], spec.hidden_size, spec.esn))
-            else:
-                layers.append(FusedLayer(spec.cell, sizes[layer], spec.hidden_size))
-        self.layers = nn.ModuleList(layers)
+        self.layers = nn.ModuleList(
+            [build_layer(spec, sizes[layer]) for layer in range(spec.num_layers)]
+        )
         self.readout = nn.Linear(spec.hidden_size, output_size)
         self.probe_layers = [f"layer{i}" for i in range(spec.num_layers)]
 
@@ -120,9 +136,7 @@ class RecurrentNet(nn.Module):
         gate_names = {1: [""], 3: [".r", ".z", ".n"], 4: [".i", ".f", ".g", ".o"]}
         blocks: dict[str, Tensor] = {}
         for index, layer in enumerate(self.layers):
-            base = (
-                f"layer{index}.u" if isinstance(layer, IndRNNLayer) else f"layer{index}.weight_hh"
-            )
+            base = f"layer{index}.{layer.recurrent_name}"
             for suffix, block in zip(
                 gate_names[layer.gates], layer.recurrent_blocks(), strict=True
             ):

@@ -12,7 +12,8 @@ Norm conventions (all L2, of float32 tensors, computed on the training batch of 
   `name` in the update of step `step[i]`.
 - dynamics (optional, spec.probes): measurements of each layer's recurrent map s_t = F(p_t,
   s_{t-1}) on the probe batch, at the probe steps. The state s is h, or the LSTM's (h, c)
-  concatenated. Per sequence, then averaged over the batch.
+  concatenated. Per sequence, then averaged over the batch. Its `eigenvalues` are of the
+  weights alone (no batch).
 - hessian_free (optional, optimizer hessian_free): the optimizer's own per-step quantities.
 Non-finite values never appear: a NaN or inf stops the run and sets `summary.diverged_at`.
 A norm that underflows to 0.0 is reported as 0.0. A run flushes float32 denormals (magnitudes
@@ -115,6 +116,14 @@ class DynamicsTrace(BaseModel):
         description="lyapunov[i][l][k]: the k-th largest Lyapunov exponent (natural log growth "
         "per time step, QR method over the T steps from the zero state) of layer l at the i-th "
         "probed step; null when probes.lyapunov_exponents is 0",
+    )
+    eigenvalues: list[list[list[list[float]]]] | None = Field(
+        None,
+        description="eigenvalues[i][l][k] = [re, im]: the k-th eigenvalue of layer l's "
+        "recurrence at the i-th probed step, with the weights its dL/dh_t was taken with (step "
+        "0: the init): eig(W_hh) for tanh, relu, irnn, esn and exprnn, eig(W) for urnn (N = "
+        "hidden_size / 2 of them), u for indrnn, lambda (lru) or exp(dt A) (s4d) for the "
+        "diagonal cells, in unit order; null when probes.eigenvalues is off",
     )
 
 

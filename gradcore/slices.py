@@ -112,6 +112,7 @@ def refill(
         map_probe.steps.extend(dynamics["step"])
         map_probe.jacobian_norm.extend(dynamics.get("jacobian_norm") or [])
         map_probe.lyapunov.extend(dynamics.get("lyapunov") or [])
+        map_probe.eigenvalues.extend(dynamics.get("eigenvalues") or [])
     history = stored.get("hessian_free")
     if hessian_free is not None and history is not None:
         for key in ("step", "cg_iterations", "damping", "reduction_ratio", "accepted"):

@@ -12,6 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gradcore.spec_cells import (
+    COMPLEX_STATE_CELLS,
+    LONG_MEMORY_CELLS,
+    ExpRNNSpec,
+    LRUSpec,
+    S4DSpec,
+)
 from gradcore.spec_parts import (
     INDRNN_RECURRENT_INITS,
     LIMITS,
@@ -29,12 +36,14 @@ from gradcore.spec_parts import (
 )
 
 __all__ = [
+    "COMPLEX_STATE_CELLS",
     "COPY_RECALL_LENGTH",
     "CROSS_FIELD_RULES",
     "DATASET_NAME_PATTERN",
     "FEEDFORWARD_CELLS",
     "INDRNN_RECURRENT_INITS",
     "LIMITS",
+    "LONG_MEMORY_CELLS",
     "MIN_SEQ_LEN",
     "PIXEL_TASK_LENGTH",
     "RECURRENT_CELLS",
@@ -46,25 +55,53 @@ __all__ = [
     "Clipping",
     "Dataset",
     "ESNSpec",
+    "ExpRNNSpec",
     "ExperimentSpec",
     "InitScheme",
     "InitSpec",
+    "LRUSpec",
     "OptimizerSpec",
     "ProbeSpec",
+    "S4DSpec",
     "Task",
     "TrainingSpec",
     "copy_sequence_length",
     "indrnn_cap",
+    "selective_copy_sequence_length",
 ]
 
-Cell = Literal["tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn", "mlp", "cnn"]
-RECURRENT_CELLS: tuple[str, ...] = ("tanh", "relu", "irnn", "lstm", "gru", "indrnn", "esn")
+Cell = Literal[
+    "tanh",
+    "relu",
+    "irnn",
+    "lstm",
+    "gru",
+    "indrnn",
+    "esn",
+    "exprnn",
+    "lru",
+    "s4d",
+    "urnn",
+    "mlp",
+    "cnn",
+]
+RECURRENT_CELLS: tuple[str, ...] = (
+    "tanh",
+    "relu",
+    "irnn",
+    "lstm",
+    "gru",
+    "indrnn",
+    "esn",
+    *LONG_MEMORY_CELLS,
+)
 # Cells that read the whole image at once: one probed "time step", depth across layers.
 FEEDFORWARD_CELLS: tuple[str, ...] = ("mlp", "cnn")
 
 Task = Literal[
     "adding",
     "copy",
+    "selective_copy",
     "temporal_order",
     "temporal_order_3bit",
     "pixel_digits",
@@ -72,6 +109,11 @@ Task = Literal[
     "pixel_mnist",
     "permuted_pixel_mnist",
 ]
+# The copy task shows COPY_RECALL_LENGTH symbols first and asks for them back in as many steps
+# after the delimiter, so its sequences are longer than its delay T (= seq_len). Selective
+# copying hides as many among T steps of noise and asks for them in as many steps after.
+COPY_RECALL_LENGTH = 10
+
 # Pixel tasks read one pixel per step, so their length is fixed by the image size.
 PIXEL_TASK_LENGTH: dict[str, int] = {
     "pixel_digits": 64,
@@ -84,18 +126,20 @@ PIXEL_TASK_LENGTH: dict[str, int] = {
 MIN_SEQ_LEN: dict[str, int] = {
     "adding": 2,
     "copy": 1,
+    "selective_copy": COPY_RECALL_LENGTH,
     "temporal_order": 10,
     "temporal_order_3bit": 10,
 }
-
-# The copy task shows COPY_RECALL_LENGTH symbols first and asks for them back in as many steps
-# after the delimiter, so its sequences are longer than its delay T (= seq_len).
-COPY_RECALL_LENGTH = 10
 
 
 def copy_sequence_length(delay: int) -> int:
     """Steps of a copy sequence: the symbols, delay - 1 blanks, the delimiter, the recall."""
     return delay + 2 * COPY_RECALL_LENGTH
+
+
+def selective_copy_sequence_length(noise_length: int) -> int:
+    """Steps of a selective-copying sequence: T of noise holding the symbols, the recall."""
+    return noise_length + COPY_RECALL_LENGTH
 
 
 # A data set's name, which is also its directory under the server's data dir.
@@ -123,8 +167,13 @@ CROSS_FIELD_RULES: tuple[str, ...] = (
     "init.forget_bias applies to lstm only",
     "the esn block applies to the esn cell only, whose init stays at its defaults",
     "probes.lyapunov_exponents is at most the state size (hidden_size; twice it for lstm)",
+    "probes.eigenvalues is not for lstm and gru",
     "training.mode uoro is for recurrent cells other than esn",
     "optimizer hessian_free needs training.mode bptt and a cell other than esn",
+    "the exprnn, lru and s4d blocks apply to their own cell only",
+    f"{', '.join(LONG_MEMORY_CELLS)} draw their papers' init (init stays at its defaults) and "
+    "take no map probes (jacobian_norms, lyapunov_exponents), uoro or hessian_free",
+    "urnn's hidden_size is even: hidden_size / 2 complex units",
 )
 
 
@@ -147,7 +196,8 @@ class ExperimentSpec(BaseModel):
         ge=1,
         le=int(LIMITS["seq_len_max"]),
         description="Time steps T (copy: the delay; its sequences are "
-        f"T + {2 * COPY_RECALL_LENGTH} long). Pixel tasks fix it: "
+        f"T + {2 * COPY_RECALL_LENGTH} long; selective_copy: the noise holding the symbols, "
+        f"T + {COPY_RECALL_LENGTH} long). Pixel tasks fix it: "
         f"{PIXEL_TASK_LENGTH['pixel_digits']} for digits, {PIXEL_TASK_LENGTH['pixel_mnist']} for "
         "MNIST.",
     )
@@ -162,6 +212,9 @@ class ExperimentSpec(BaseModel):
         "sigmoid", description="mlp and cnn only: the hidden layers' nonlinearity"
     )
     esn: ESNSpec = ESNSpec()
+    exprnn: ExpRNNSpec = ExpRNNSpec()
+    lru: LRUSpec = LRUSpec()
+    s4d: S4DSpec = S4DSpec()
     probes: ProbeSpec = ProbeSpec()
     init: InitSpec = InitSpec()
     clipping: Clipping = ClipNone()
@@ -213,7 +266,27 @@ class ExperimentSpec(BaseModel):
         if self.init.forget_bias is not None and self.cell != "lstm":
             raise ValueError("init.forget_bias: applies to the lstm cell only")
         self._check_extensions(feedforward)
+        self._check_long_memory()
         return self
+
+    def _check_long_memory(self) -> None:
+        for block, default in (("exprnn", ExpRNNSpec()), ("lru", LRUSpec()), ("s4d", S4DSpec())):
+            if self.cell != block and getattr(self, block) != default:
+                raise ValueError(f"{block}: applies to the {block} cell only")
+        if self.cell not in LONG_MEMORY_CELLS:
+            return
+        if self.cell == "urnn" and self.hidden_size % 2:
+            raise ValueError("hidden_size: urnn holds hidden_size / 2 complex units; make it even")
+        # Their inits are structural (a skew generator, an eigenvalue ring), not matrix schemes;
+        # the map probes, UORO and Hessian-free step only the classic cells' formulas.
+        if self.init != InitSpec():
+            raise ValueError(f"init: the {self.cell} cell draws its paper's init")
+        if self.probes.maps:
+            raise ValueError(f"probes: the map probes do not cover the {self.cell} cell")
+        if self.training.mode == "uoro":
+            raise ValueError(f"training.mode: uoro does not cover the {self.cell} cell")
+        if self.optimizer.name == "hessian_free":
+            raise ValueError(f"optimizer.name: hessian_free does not cover the {self.cell} cell")
 
     def _check_extensions(self, feedforward: bool) -> None:
         if self.cell != "esn" and self.esn != ESNSpec():
@@ -224,6 +297,11 @@ class ExperimentSpec(BaseModel):
             raise ValueError("init: identity does not apply to convolution kernels")
         if feedforward and self.probes.enabled:
             raise ValueError("probes: the recurrent-map measurements need a recurrent cell")
+        if self.probes.eigenvalues and self.cell in ("lstm", "gru"):
+            raise ValueError(
+                "probes.eigenvalues: lstm and gru have no single recurrent matrix (their gates')"
+                " blocks are in summary.spectral_radius_start)"
+            )
         state_size = self.hidden_size * (2 if self.cell == "lstm" else 1)
         if self.probes.lyapunov_exponents > state_size:
             raise ValueError(f"probes.lyapunov_exponents: at most the state size {state_size}")
@@ -240,8 +318,12 @@ class ExperimentSpec(BaseModel):
 
     @property
     def sequence_length(self) -> int:
-        """Length of the sequences fed to the network (longer than seq_len for copy)."""
-        return copy_sequence_length(self.seq_len) if self.task == "copy" else self.seq_len
+        """Length of the sequences fed to the network (longer than seq_len for the copy tasks)."""
+        if self.task == "copy":
+            return copy_sequence_length(self.seq_len)
+        if self.task == "selective_copy":
+            return selective_copy_sequence_length(self.seq_len)
+        return self.seq_len
 
     @property
     def probe_steps(self) -> list[int]:

@@ -119,10 +119,21 @@ class ProbeSpec(BaseModel):
         le=int(LIMITS["power_iters_max"]),
         description="power iterations per Jacobian spectral norm",
     )
+    eigenvalues: bool = Field(
+        False,
+        description="the eigenvalues of each layer's recurrence (W_hh, or a diagonal cell's "
+        "lambda) at every probe step; not for lstm and gru, which have no single recurrent "
+        "matrix",
+    )
+
+    @property
+    def maps(self) -> bool:
+        """Whether a probe runs the layers' maps along the batch (Jacobian norms, Lyapunov)."""
+        return self.jacobian_norms or self.lyapunov_exponents > 0
 
     @property
     def enabled(self) -> bool:
-        return self.jacobian_norms or self.lyapunov_exponents > 0
+        return self.maps or self.eigenvalues
 
 
 class ClipNone(BaseModel):

@@ -76,7 +76,9 @@ class WindowGradNorms:
 
     def _add(self, layer: int, positions: list[int], grad: Tensor) -> None:
         sums = self._sums[layer]
-        for position, part in zip(positions, grad.double().chunk(len(positions)), strict=True):
+        # A complex state's gradient as its real view (B, H, 2): see probes.state_grad_norm.
+        real = torch.view_as_real(grad) if grad.is_complex() else grad
+        for position, part in zip(positions, real.double().chunk(len(positions)), strict=True):
             sums[position] = part if position not in sums else sums[position] + part
 
     def settle(self, before: int) -> None:

@@ -141,6 +141,11 @@ class TraceProbe(Base):
     )
     jacobian_norm: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, T)")
     lyapunov: Mapped[bytes | None] = mapped_column(LargeBinary, doc="float64 (layers, k)")
+    # Left out of an INSERT that does not set it (evaluates_none: the ORM would otherwise send
+    # NULL): revision 0002 moves old results through these models, before 0004 adds it.
+    eigenvalues: Mapped[bytes | None] = mapped_column(
+        LargeBinary().evaluates_none(), doc="float64 (layers, K, 2): (re, im) of each eigenvalue"
+    )
 
 
 class JobCheckpoint(Base):

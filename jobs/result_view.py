@@ -5,6 +5,7 @@ its whole curve of T numbers, chosen by the series below.
 
 from __future__ import annotations
 
+import math
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ TRACE_MODELS: dict[str, type[BaseModel]] = {
 @dataclass(frozen=True)
 class Column:
     """One field of a trace part: `depth` nested lists (1: one entry per step or probe; 2: per
-    probe and layer; 3: per probe, layer and time step or exponent) of `leaf` values, `keyed`
+    probe and layer; 3: per probe, layer and time step or exponent; 4: per probe, layer and
+    eigenvalue, its (re, im) pair) of `leaf` values, `keyed`
     when a dict holds one such list per name (a parameter or weight)."""
 
     name: str
@@ -93,13 +95,18 @@ def _hidden_grad_series(trace: Trace) -> list[Sequence[float]]:
 
 
 def _dynamics_series(trace: Trace) -> list[Sequence[float]]:
-    # Per layer: the Jacobian norm from the first time step and the largest Lyapunov exponent.
+    # Per layer: the Jacobian norm from the first time step, the largest Lyapunov exponent and
+    # the spectral radius (the largest |eigenvalue|).
     series: list[Sequence[float]] = []
     for layer in range(len(trace["layers"])):
         if trace.get("jacobian_norm") is not None:
             series.append([probe[layer][0] for probe in trace["jacobian_norm"]])
         if trace.get("lyapunov") is not None:
             series.append([probe[layer][0] for probe in trace["lyapunov"]])
+        if trace.get("eigenvalues") is not None:
+            series.append(
+                [max(math.hypot(*pair) for pair in probe[layer]) for probe in trace["eigenvalues"]]
+            )
     return series
 
 

@@ -60,6 +60,7 @@ def describe(slice_: dict[str, Any]) -> dict[str, Any]:
             "layers": dynamics["layers"],
             "jacobian_norm": dynamics.get("jacobian_norm") is not None,
             "lyapunov": dynamics.get("lyapunov") is not None,
+            "eigenvalues": dynamics.get("eigenvalues") is not None,
         }
     return meta
 
@@ -143,14 +144,18 @@ def to_json(rows: np.ndarray, layout: list[Column]) -> dict[str, Any]:
 def probe_series(hidden_norm: np.ndarray, horizon: np.ndarray, dynamics: dict[str, Any]) -> bytes:
     """The small per-probe numbers downsampling chooses probes by (see result_view.SERIES):
     per layer the first and last |dL/dh_t| and the horizon, then per layer the dynamics'
-    first Jacobian norm and first Lyapunov exponent where recorded. hidden_norm: (L, T)."""
+    first Jacobian norm, first Lyapunov exponent and largest |eigenvalue| where recorded.
+    hidden_norm: (L, T)."""
     values = [
         np.stack([hidden_norm[:, 0], hidden_norm[:, -1], horizon.astype(np.float64)], 1).ravel()
     ]
     for key in ("jacobian_norm", "lyapunov"):
         if dynamics.get(key) is not None:
             values.append(np.asarray(dynamics[key], dtype=np.float64)[:, 0])
+    if dynamics.get("eigenvalues") is not None:
+        pairs = np.asarray(dynamics["eigenvalues"], dtype=np.float64)  # (L, K, 2)
+        values.append(np.hypot(pairs[..., 0], pairs[..., 1]).max(axis=1))
     if len(values) > 1:
-        # Layer-major, as _dynamics_series orders them: (jacobian, lyapunov) per layer.
+        # Layer-major, as _dynamics_series orders them: (jacobian, lyapunov, radius) per layer.
         values[1:] = [np.stack(values[1:], 1).ravel()]
     return np.concatenate(values).astype("<f8").tobytes()

@@ -66,14 +66,12 @@ def read_probes(
         if not recorded(name, meta, key):
             part[key] = None
         elif rows:
-            # One decode for all the probes: (probes, layers) horizons, (probes, layers, k) curves.
-            dtype, shape = (
-                ("<i8", (len(rows), layers))
-                if key in HORIZONS
-                else ("<f8", (len(rows), layers, -1))
-            )
+            # One decode for all the probes: (probes, layers) horizons, (probes, layers, k)
+            # curves, (probes, layers, K, 2) eigenvalues.
             joined = b"".join(getattr(row, key) for row in rows)
-            part[key] = np.frombuffer(joined, dtype).reshape(shape).tolist()
+            dtype = "<i8" if key in HORIZONS else "<f8"
+            part[key] = np.frombuffer(joined, dtype).reshape(len(rows), *_shape(key, layers))
+            part[key] = part[key].tolist()
         else:
             part[key] = []
     return part
@@ -87,7 +85,7 @@ def recorded(name: str, meta: dict[str, Any], key: str) -> bool:
     """Whether the run records this optional column (dynamics' measures, the recall
     horizon; meta written before the recall horizon existed does not name it)."""
     if name == "dynamics":
-        return bool(meta[key])
+        return bool(meta.get(key))  # meta written before a measure existed does not name it
     return key != "recall_horizon" or bool(meta.get("recall"))
 
 
@@ -110,17 +108,20 @@ def probe_rows(session: Session, stored: Stored, positions: list[int], *keys: st
         )
 
 
+def _shape(key: str, layers: int) -> tuple[int, ...]:
+    """One probe's stored column as in the result (see jobs.models.TraceProbe)."""
+    if key in HORIZONS:
+        return (layers,)
+    return (layers, -1, 2) if key == "eigenvalues" else (layers, -1)
+
+
 def probe_value(key: str, data: bytes | None, layers: int) -> Any:
-    """A stored probe column as in the result: horizon a list of ints, curves (layers, k)."""
+    """A stored probe column as in the result: horizon a list of ints, curves (layers, k),
+    eigenvalues (layers, K, 2)."""
     if data is None:
         return None
-    if key in HORIZONS:
-        return np.frombuffer(data, "<i8").tolist()
-    return _matrix(data, layers)
-
-
-def _matrix(data: bytes, layers: int) -> list[list[float]]:
-    return np.frombuffer(data, "<f8").reshape(layers, -1).tolist()
+    dtype = "<i8" if key in HORIZONS else "<f8"
+    return np.frombuffer(data, dtype).reshape(_shape(key, layers)).tolist()
 
 
 def probe_curves(

@@ -152,7 +152,7 @@ def _append_probes(
             raise ValueError(f"hidden_grad.recall_horizon: probe at step {step} is not per layer")
         measured = {
             key: np.asarray(dynamics[key][index], dtype="<f8")
-            for key in ("jacobian_norm", "lyapunov")
+            for key in ("jacobian_norm", "lyapunov", "eigenvalues")
             if dynamics is not None and dynamics.get(key) is not None
         }
         row = {
@@ -167,9 +167,12 @@ def _append_probes(
         }
         if recall is not None:
             row["recall_horizon"] = recall.tobytes()
+        if "eigenvalues" in measured:
+            row["eigenvalues"] = _bytes(measured["eigenvalues"])
         rows.append(row)
-    # A bulk INSERT names only the keys given: a run without a recall horizon names no such
-    # column, so revision 0002 can move results through this code before 0004 adds it.
+    # A bulk INSERT names only the keys given: a run without a recall horizon or eigenvalues
+    # names no such column, so revision 0002 can move results through this code before the
+    # revisions that add them.
     if rows:
         session.execute(insert(TraceProbe), rows)
     return len(steps)

@@ -2,6 +2,7 @@
 // ended, the stored result as a page opened then shows it.
 
 import { api, download, follow, meta as readMeta } from "./api.js";
+import { EigenChart } from "./eigen_chart.js";
 import { ExperimentCharts, MAX_POINTS } from "./experiment_charts.js";
 import { badge, html } from "./html.js";
 import { appendSlice } from "./traces.js";
@@ -41,11 +42,12 @@ export async function showExperiment(main, id, signal) {
   let job = first;
   main.innerHTML = html`<section class="panel">${header(job)}<p class="progress-line">${progressLine(job)}</p>
     <p class="stream-error error"></p><p class="actions"></p></section><section class="cards"></section>
-    <section class="charts"></section>`;
+    <section class="charts"></section><figure class="chart eigen" data-chart="eigen" hidden></figure>`;
   const line = main.querySelector(".progress-line");
   const streamError = main.querySelector(".stream-error");
   const actions = main.querySelector(".actions");
   const charts = new ExperimentCharts(main.querySelector(".charts"), meta.result_entries);
+  const eigen = new EigenChart(main.querySelector(".eigen"));
   if (!meta.final_statuses.includes(job.status)) {
     actions.innerHTML = html`<button class="cancel">Cancel</button>`;
     actions.querySelector(".cancel").onclick = () => api(`/v1/experiments/${id}/cancel`, { method: "POST" });
@@ -55,6 +57,7 @@ export async function showExperiment(main, id, signal) {
       if (event.name === "traces") {
         appendSlice(held, event.data, meta.result_entries);
         charts.update(held);
+        eigen.draw(held);
       }
       if (event.name === "progress") job = { ...job, progress: event.data };
       if (event.name === "status") job = { ...job, status: event.data.status };
@@ -91,4 +94,5 @@ export async function showExperiment(main, id, signal) {
   // The stored result, thinned by the server as for any finished run, replaces what the stream
   // brought, so this page equals one opened after the end.
   await charts.update(result, job.summary, true);
+  eigen.draw(result);
 }

@@ -14,6 +14,7 @@ from gradcore.reproductions.forget_bias import FORGET_BIAS
 from gradcore.reproductions.indrnn_adding import INDRNN_ADDING
 from gradcore.reproductions.indrnn_long import INDRNN_LONG
 from gradcore.reproductions.irnn_adding import IRNN_ADDING
+from gradcore.reproductions.lru_ratio import LRU_RATIO
 from gradcore.reproductions.lstm_copy import LSTM_COPY
 from gradcore.reproductions.relu_clipping import RELU_CLIPPING
 from gradcore.reproductions.sigmoid_mlp import SIGMOID_MLP
@@ -43,5 +44,6 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         FORGET_BIAS,
         SIGMOID_MLP,
         CNN_VERSUS_RNN,
+        LRU_RATIO,
     )
 }

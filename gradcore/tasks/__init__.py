@@ -22,6 +22,8 @@ from gradcore.tasks.pixel import (
     pixel_mnist,
 )
 from gradcore.tasks.pixel import task_info as pixel_task_info
+from gradcore.tasks.selective_copy import INFO as SELECTIVE_COPY_INFO
+from gradcore.tasks.selective_copy import SelectiveCopy
 from gradcore.tasks.temporal_order import TemporalOrder
 from gradcore.tasks.temporal_order import task_info as temporal_order_task_info
 
@@ -33,6 +35,7 @@ __all__ = [
     "DatasetUnavailable",
     "ImageSet",
     "PixelClassification",
+    "SelectiveCopy",
     "TaskData",
     "TemporalOrder",
     "build_task",
@@ -78,6 +81,7 @@ TaskBuilder = Callable[[ExperimentSpec, Mapping[str, ImageSet] | None], TaskData
 _BUILDERS: dict[str, TaskBuilder] = {
     "adding": lambda spec, _: AddingProblem(spec.seq_len),
     "copy": lambda spec, _: CopyMemory(spec.seq_len),
+    "selective_copy": lambda spec, _: SelectiveCopy(spec.seq_len),
     "temporal_order": lambda spec, _: TemporalOrder(spec.seq_len, bits=2),
     "temporal_order_3bit": lambda spec, _: TemporalOrder(spec.seq_len, bits=3),
     "pixel_digits": lambda spec, _: pixel_digits(permuted=False),
@@ -89,6 +93,7 @@ _BUILDERS: dict[str, TaskBuilder] = {
 _INFOS: tuple[TaskInfo, ...] = (
     ADDING_INFO,
     COPY_INFO,
+    SELECTIVE_COPY_INFO,
     temporal_order_task_info(bits=2),
     temporal_order_task_info(bits=3),
     *(

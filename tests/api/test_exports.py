@@ -52,7 +52,12 @@ EVERY_TRACE_SPEC = {
     "probe_every": 2,
     "hidden_size": 6,
     "seq_len": 8,
-    "probes": {"jacobian_norms": True, "lyapunov_exponents": 2, "power_iters": 3},
+    "probes": {
+        "jacobian_norms": True,
+        "lyapunov_exponents": 2,
+        "power_iters": 3,
+        "eigenvalues": True,
+    },
     "optimizer": {"name": "hessian_free", "lr": 1.0, "cg_max_iters": 3},
 }
 
@@ -66,7 +71,13 @@ def _flatten(prefix: str, value: object) -> dict[str, list[float]]:
         for key, item in value.items():
             if key in ("step", "layers", "time_steps") or item is None:
                 continue
-            if layers is not None:  # per probe, then per layer
+            if key == "eigenvalues":  # per probe, layer and eigenvalue: a (re, im) pair
+                for index, layer in enumerate(layers):
+                    for part, name in enumerate(("re", "im")):
+                        out[f"{prefix}.{key}.{layer}.{name}"] = [
+                            float(pair[part]) for probe in item for pair in probe[index]
+                        ]
+            elif layers is not None:  # per probe, then per layer
                 for index, layer in enumerate(layers):
                     out[f"{prefix}.{key}.{layer}"] = [
                         float(x) for probe in item for x in np.ravel(probe[index])
@@ -95,6 +106,7 @@ def test_results_csv_exports_every_trace_of_a_result_with_dynamics_and_hessian_f
     for part, value in document.items():
         expected.update(_flatten(part, value))
     assert any(name.startswith("dynamics.lyapunov.") for name in expected)
+    assert any(name.startswith("dynamics.eigenvalues.") for name in expected)
     assert any(name.startswith("hessian_free.") for name in expected)
     assert any(name.startswith("hidden_grad.recall_horizon.") for name in expected)
     assert exported == expected

@@ -19,7 +19,7 @@ def probed() -> dict:
         cell="tanh",
         steps=9,
         probe_every=2,
-        probes={"jacobian_norms": True, "lyapunov_exponents": 2},
+        probes={"jacobian_norms": True, "lyapunov_exponents": 2, "eigenvalues": True},
         **SMALL,
     )
     return gradcore.run(spec).model_dump(mode="json")
@@ -29,6 +29,7 @@ def test_dynamics_is_cut_like_the_hidden_gradients(probed: dict) -> None:
     view = view_result(probed, RESULT_FIELDS, step_from=2, step_to=6)
     assert view["dynamics"]["step"] == view["hidden_grad"]["step"] == [2, 4, 6]
     assert len(view["dynamics"]["jacobian_norm"]) == len(view["dynamics"]["lyapunov"]) == 3
+    assert len(view["dynamics"]["eigenvalues"]) == 3
     assert view["dynamics"]["layers"] == probed["dynamics"]["layers"]
     thinned = view_result(probed, ["dynamics"], max_points=2)
     assert thinned["dynamics"]["step"] == [0, 8]

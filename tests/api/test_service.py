@@ -46,6 +46,10 @@ def test_meta_describes_the_form(client: TestClient) -> None:
     meta = client.get("/v1/meta").json()
     assert {"tanh", "lstm", "gru", "indrnn", "irnn", "mlp"} <= set(meta["cells"])
     assert "adding" in meta["tasks"] and set(meta["task_details"]) == set(meta["tasks"])
+    # The long-memory cells and selective copying come from the spec's types, with their blocks.
+    assert {"exprnn", "lru", "s4d", "urnn"} <= set(meta["cells"]) & set(meta["recurrent_cells"])
+    assert "selective_copy" in meta["tasks"]
+    assert {"exprnn", "lru", "s4d"} <= set(meta["spec_schema"]["properties"])
     assert meta["clipping_modes"] == ["none", "norm", "value"]
     assert "orthogonal" in meta["inits"]
     assert meta["limits"]["seq_len_max"] == 10_000

@@ -30,9 +30,9 @@ STEP_PARTS = ("loss", "grad_norm", "weight_change")
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, dict[str, Any]]:
-    """Result documents: probes with dynamics, Hessian-free, copy's recall phase, and a long
-    synthetic run."""
-    probes = {"jacobian_norms": True, "lyapunov_exponents": 2}
+    """Result documents: probes with dynamics (eigenvalues too), Hessian-free, copy's recall
+    phase, and a long synthetic run."""
+    probes = {"jacobian_norms": True, "lyapunov_exponents": 2, "eigenvalues": True}
     probed = ExperimentSpec(cell="tanh", steps=40, probe_every=3, probes=probes, **SMALL)
     optimizer = {"name": "hessian_free", "lr": 1.0}
     hessian_free = ExperimentSpec(cell="tanh", steps=6, optimizer=optimizer, **SMALL)

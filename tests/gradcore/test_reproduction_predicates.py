@@ -15,6 +15,7 @@ from gradcore.reproductions.forget_bias import FORGET_BIAS
 from gradcore.reproductions.indrnn_adding import INDRNN_ADDING
 from gradcore.reproductions.indrnn_long import INDRNN_LONG
 from gradcore.reproductions.irnn_adding import IRNN_ADDING
+from gradcore.reproductions.lru_ratio import LRU_RATIO
 from gradcore.reproductions.lstm_copy import LSTM_COPY
 from gradcore.reproductions.measures import at_init, training
 from gradcore.reproductions.relu_clipping import RELU_CLIPPING
@@ -82,6 +83,15 @@ def test_tanh_vanishing_needs_an_exponential_fall_and_a_flat_horizon() -> None:
 
 def pair(first: list[Numbers], second: list[Numbers]) -> Table:
     return [first, second]
+
+
+def test_lru_ratio_needs_every_seed_inside_its_rings_bounds() -> None:
+    inside = [seeds(*[{"ratio": ratio}] * 3) for ratio in (1e-35, 1e-10, 0.5)]
+    assert LRU_RATIO.judge(inside).passed
+    above = [*inside[:2], seeds({"ratio": 0.5}, {"ratio": 0.95}, {"ratio": 0.5})]  # 0.999^99
+    assert not LRU_RATIO.judge(above).passed
+    below = [seeds(*[{"ratio": 1e-35}] * 3), seeds(*[{"ratio": 1e-31}] * 3), inside[2]]
+    assert not LRU_RATIO.judge(below).passed  # 0.5^99 = 1.6e-30
 
 
 def test_forget_bias_needs_six_orders_on_every_seed() -> None:

@@ -14,6 +14,7 @@ from gradcore.tasks import (
     CopyMemory,
     DatasetUnavailable,
     ImageSet,
+    SelectiveCopy,
     TaskData,
     TemporalOrder,
     build_task,
@@ -45,6 +46,7 @@ def fake_mnist(train: int = 30, test: int | None = None, pixels: int = 784) -> I
 TASK_FACTORIES: dict[str, Callable[[], TaskData]] = {
     "adding": lambda: AddingProblem(20),
     "copy": lambda: CopyMemory(7),
+    "selective_copy": lambda: SelectiveCopy(12),
     "temporal_order": lambda: TemporalOrder(20),
     "temporal_order_3bit": lambda: TemporalOrder(20, bits=3),
     "pixel_digits": lambda: pixel_digits(permuted=False),
@@ -293,12 +295,50 @@ def test_pixel_tasks_reject_bad_images() -> None:
         ImageSet(np.zeros((5, 784), np.uint8), np.zeros(5, np.int64), np.zeros((5, 784), np.uint8))
 
 
+# --- selective copying ---
+
+
+def test_selective_copy_places_the_symbols_in_order_among_noise() -> None:
+    noise = 15
+    batch = SelectiveCopy(noise).train_batch(200, generator())
+    symbols = batch.inputs.argmax(-1)  # (T + 10, B)
+    assert batch.inputs.sum(-1).eq(1).all()
+    assert symbols.shape == (noise + 10, 200)
+    assert (symbols[noise:] == 9).all()
+    assert (batch.targets[:noise] == 0).all()
+    for column in range(200):
+        shown = symbols[:noise, column]
+        placed = shown[shown != 0]  # the symbols, in the order they appear
+        assert torch.equal(placed, batch.targets[noise:, column])
+    # The positions vary: not a fixed delay.
+    first = (symbols[:noise] != 0).float().argmax(0)
+    assert len(first.unique()) > 1
+
+
+def test_selective_copy_baseline_is_the_best_memoryless_predictor_on_a_large_sample() -> None:
+    noise = 12
+    task = SelectiveCopy(noise)
+    # The best predictor without memory knows only the position: the targets' marginal there,
+    # estimated on one large sample and scored on another.
+    fit = task.train_batch(20_000, generator())
+    counts = torch.nn.functional.one_hot(fit.targets, 9).double().sum(1) + 1e-3  # (T+10, 9)
+    marginal = (counts / counts.sum(-1, keepdim=True)).log().float()
+    held_out = task.train_batch(20_000, torch.Generator().manual_seed(99))
+    logits = marginal[:, None, :].expand(-1, 20_000, -1)
+    loss = task.loss(logits, held_out.targets).item()
+    expected = 10 * math.log(8) / (noise + 10)
+    assert task.baseline_loss == pytest.approx(expected, rel=1e-12)
+    assert loss == pytest.approx(expected, rel=0.01)
+    assert describe_tasks()["selective_copy"]["baseline_formula"] == "10*log(8)/(T+10)"
+
+
 # --- build_task and describe_tasks ---
 
 
 BUILT = {
     "adding": (AddingProblem, 30),
     "copy": (CopyMemory, 30),
+    "selective_copy": (SelectiveCopy, 30),
     "temporal_order": (TemporalOrder, 30),
     "temporal_order_3bit": (TemporalOrder, 30),
     **{name: (PixelClassification, length) for name, length in PIXEL_TASK_LENGTH.items()},

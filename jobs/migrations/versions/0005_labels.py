@@ -8,7 +8,7 @@ store.finish_job copies them from now on; the copy uses store.summary_columns as
 revision: a later change to it must give this revision a copy of what it uses.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-25
 """
 
