@@ -69,34 +69,42 @@ def _frozen_mid_run(sessions, job_id: str, pid: int, steps: int) -> bool:
     return freeze_mid_run(state, lambda sig: os.kill(pid, sig), steps=steps, timeout=60)
 
 
+# Each database resumes one of the two: Adam's state with clipping, and truncated BPTT.
 @pytest.mark.parametrize(
-    "spec",
+    ("spec", "database"),
     [
-        ExperimentSpec(
-            cell="lstm",
-            task="adding",
-            seq_len=20,
-            hidden_size=16,
-            batch_size=16,
-            steps=1500,
-            probe_every=250,
-            optimizer={"name": "adam", "lr": 0.01},
-            clipping={"mode": "norm", "max_norm": 0.5},
+        pytest.param(
+            ExperimentSpec(
+                cell="lstm",
+                task="adding",
+                seq_len=20,
+                hidden_size=16,
+                batch_size=16,
+                steps=1500,
+                probe_every=250,
+                optimizer={"name": "adam", "lr": 0.01},
+                clipping={"mode": "norm", "max_norm": 0.5},
+            ),
+            "sqlite",
+            id="lstm-adam-clipping-sqlite",
         ),
-        ExperimentSpec(
-            cell="tanh",
-            task="adding",
-            seq_len=30,
-            hidden_size=16,
-            batch_size=16,
-            steps=1500,
-            probe_every=250,
-            training={"mode": "tbptt", "tbptt_k": 7},
+        pytest.param(
+            ExperimentSpec(
+                cell="tanh",
+                task="adding",
+                seq_len=30,
+                hidden_size=16,
+                batch_size=16,
+                steps=1500,
+                probe_every=250,
+                training={"mode": "tbptt", "tbptt_k": 7},
+            ),
+            "postgresql",
+            id="tanh-truncated-postgresql",
         ),
     ],
-    ids=["lstm-adam-clipping", "tanh-truncated"],
+    indirect=["database"],
 )
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_a_run_killed_mid_job_resumes_and_ends_as_if_uninterrupted(
     settings, sessions, spec: ExperimentSpec
 ) -> None:
