@@ -54,3 +54,23 @@ def torch_cell(layer: Any) -> nn.Module:
     cell.weight_ih, cell.weight_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
     cell.bias_ih, cell.bias_hh = rnn.bias_ih_l0, rnn.bias_hh_l0
     return cell
+
+
+def retained_states(layer: Any, x: torch.Tensor) -> list[torch.Tensor]:
+    """h_t for t = 0..T-1, each with retain_grad, from stepping torch.nn's own cell sharing the
+    layer's parameters over x (T, B, in) (the IndRNN formula for IndRNN layers)."""
+    steps: list[torch.Tensor] = []
+    if layer.cell == "indrnn":
+        h = x.new_zeros(x.shape[1], layer.hidden_size)
+        for t in range(x.shape[0]):
+            h = torch.relu(x[t] @ layer.weight_ih.T + layer.bias + layer.u * h)
+            h.retain_grad()
+            steps.append(h)
+        return steps
+    cell, state = torch_cell(layer), None
+    for t in range(x.shape[0]):
+        state = cell(x[t], state)
+        h = state[0] if isinstance(state, tuple) else state
+        h.retain_grad()
+        steps.append(h)
+    return steps

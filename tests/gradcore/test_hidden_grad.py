@@ -9,7 +9,7 @@ import torch
 from gradcore.spec import TrainingSpec
 from gradcore.step import forward_backward
 from gradcore.tasks.base import Batch
-from tests.gradcore.helpers import setup, small_spec, torch_cell
+from tests.gradcore.helpers import retained_states, setup, small_spec
 
 CELLS = ["tanh", "relu", "irnn", "lstm", "gru", "indrnn"]
 
@@ -20,23 +20,8 @@ def reference_hidden_grads(net, task, batch) -> torch.Tensor:
     x = batch.inputs
     hiddens: list[list[torch.Tensor]] = []
     for layer in net.layers:
-        steps = []
-        if layer.cell == "indrnn":
-            h = x.new_zeros(x.shape[1], layer.hidden_size)
-            for t in range(x.shape[0]):
-                h = torch.relu(x[t] @ layer.weight_ih.T + layer.bias + layer.u * h)
-                h.retain_grad()
-                steps.append(h)
-        else:
-            cell = torch_cell(layer)
-            state = None
-            for t in range(x.shape[0]):
-                state = cell(x[t], state)
-                h = state[0] if isinstance(state, tuple) else state
-                h.retain_grad()
-                steps.append(h)
-        hiddens.append(steps)
-        x = torch.stack(steps)
+        hiddens.append(retained_states(layer, x))
+        x = torch.stack(hiddens[-1])
     if task.every_step:
         loss = task.loss(net.readout(x), batch.targets)
     else:

@@ -10,7 +10,7 @@ import gradcore
 from gradcore.probes import gradient_horizon
 from gradcore.spec import TrainingSpec
 from gradcore.step import forward_backward
-from tests.gradcore.helpers import param_grads, setup, small_spec, torch_cell
+from tests.gradcore.helpers import param_grads, retained_states, setup, small_spec
 
 RECALL = 10  # copy's recall phase: its last 10 steps
 
@@ -21,14 +21,8 @@ def reference_recall_grads(net, task, batch) -> torch.Tensor:
     x = batch.inputs
     hiddens: list[list[torch.Tensor]] = []
     for layer in net.layers:
-        cell, state, steps = torch_cell(layer), None, []
-        for t in range(x.shape[0]):
-            state = cell(x[t], state)
-            h = state[0] if isinstance(state, tuple) else state
-            h.retain_grad()
-            steps.append(h)
-        hiddens.append(steps)
-        x = torch.stack(steps)
+        hiddens.append(retained_states(layer, x))
+        x = torch.stack(hiddens[-1])
     logits, targets = net.readout(x), batch.targets
     terms = targets.numel()  # T x B
     recall_loss = task.loss(logits[-RECALL:], targets[-RECALL:], reduction="sum") / terms
