@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 import gradcore
 from gradcore.slices import TRACE_PARTS
 from gradcore.spec import ExperimentSpec
 from jobs import store
-from jobs.db import init_db, make_engine
+from jobs.db import make_engine
 from jobs.settings import Settings
 from tests.support.midrun import TRIES, RunState, freeze_mid_run
 from tests.support.served import Served, start_serve
@@ -61,10 +62,12 @@ def restarted(served: Served, name: str, old_pid: int) -> int:
 
 
 def job_row(served: Served, job_id: str) -> tuple[int, str | None]:
-    """(attempts, worker) from the database, which the API does not show."""
+    """(attempts, worker) from the database, which the API does not show. A plain read: the
+    service has migrated the schema, and a frozen worker may hold SQLite's write lock, which a
+    migration's lock would wait for."""
     engine = make_engine(Settings(data_dir=served.data_dir, database_url=served.database_url))
     try:
-        with init_db(engine)() as session:
+        with sessionmaker(engine)() as session:
             job = store.get_job(session, job_id)
             return job.attempts, job.worker
     finally:
