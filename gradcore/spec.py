@@ -8,7 +8,7 @@ so the API's `/v1/meta` can publish them.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -85,18 +85,9 @@ Cell = Literal[
     "mlp",
     "cnn",
 ]
-RECURRENT_CELLS: tuple[str, ...] = (
-    "tanh",
-    "relu",
-    "irnn",
-    "lstm",
-    "gru",
-    "indrnn",
-    "esn",
-    *LONG_MEMORY_CELLS,
-)
 # Cells that read the whole image at once: one probed "time step", depth across layers.
 FEEDFORWARD_CELLS: tuple[str, ...] = ("mlp", "cnn")
+RECURRENT_CELLS: tuple[str, ...] = tuple(c for c in get_args(Cell) if c not in FEEDFORWARD_CELLS)
 
 Task = Literal[
     "adding",
